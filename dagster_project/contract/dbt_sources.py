@@ -1,0 +1,70 @@
+"""Render the landing contract as the dbt sources file, so dbt and Python cannot drift apart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from dagster_project.contract import TableContract, load_contract
+
+SOURCES_FILE = Path(__file__).resolve().parents[2] / "dbt" / "models" / "staging" / "_sources.yml"
+HEADER = (
+    "# GENERATED from dagster_project/contract/raw_tables.yml by "
+    "`python -m dagster_project.contract`. Do not edit by hand.\n"
+)
+
+
+def _column_tests(table: TableContract, column: str) -> list:
+    contract = table.column(column)
+    tests: list = []
+    if column in table.required_columns:
+        tests.append("not_null")
+    if table.key == (column,):
+        tests.append("unique")
+    if contract.allowed is not None:
+        tests.append({"accepted_values": {"arguments": {"values": list(contract.allowed)}}})
+    return tests
+
+
+def _table_entry(table: TableContract) -> dict:
+    entry: dict = {
+        "name": table.name,
+        "description": table.description,
+        "meta": {"key": list(table.key), "partition_by": table.partition_by},
+        "columns": [],
+    }
+    for c in table.columns:
+        col: dict = {"name": c.name, "data_type": c.sql_type, "description": c.description}
+        tests = _column_tests(table, c.name)
+        if tests:
+            col["data_tests"] = tests
+        entry["columns"].append(col)
+    if len(table.key) > 1:
+        # generic test defined in dbt/macros/tests/unique_combination_of_columns.sql
+        entry["data_tests"] = [
+            {"unique_combination_of_columns": {"arguments": {"combination_of_columns": list(table.key)}}}
+        ]
+    return entry
+
+
+def render_sources_yml() -> str:
+    """The dbt sources YAML for every raw table, as text."""
+    doc = {
+        "version": 2,
+        "sources": [
+            {
+                "name": "raw",
+                "schema": "raw",
+                "description": "Raw tables loaded by the ingest assets; one per landing-contract table.",
+                "tables": [_table_entry(t) for t in load_contract().values()],
+            }
+        ],
+    }
+    return HEADER + yaml.safe_dump(doc, sort_keys=False, width=120)
+
+
+def write_sources_yml(path: Path = SOURCES_FILE) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_sources_yml())
+    return path
