@@ -42,7 +42,7 @@ class WarehouseSession:
         self._con.execute(sql, params or [])
 
     def read(self, sql: str, params: Sequence | None = None) -> pl.DataFrame:
-        return self._con.execute(sql, params or []).pl()
+        return pl.from_arrow(self._con.execute(sql, params or []).to_arrow_table())
 
     def scalar(self, sql: str, params: Sequence | None = None):
         rows = self._con.execute(sql, params or []).fetchall()

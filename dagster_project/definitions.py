@@ -1,0 +1,40 @@
+"""Assemble the Dagster definitions: the defs folder plus the cross-cutting policies."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import dagster as dg
+
+from dagster_project.settings import get_settings
+
+HOURLY_GROUPS = {"ingest", "performance", "revenue"}
+HOURLY_FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(hours=3), warn_window=timedelta(hours=90 / 60)
+)
+NIGHTLY_FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(hours=30), warn_window=timedelta(hours=26)
+)
+
+
+def with_freshness_policy(spec: dg.AssetSpec) -> dg.AssetSpec:
+    """Hourly-refreshed groups must be at most 3 hours old; everything else 30 hours."""
+    policy = HOURLY_FRESHNESS if spec.group_name in HOURLY_GROUPS else NIGHTLY_FRESHNESS
+    return dg.apply_freshness_policy(spec, policy)
+
+
+def executor() -> dg.ExecutorDefinition:
+    """DuckDB admits one writing process, so the embedded mode runs steps in one process."""
+    if get_settings().warehouse_backend == "duckdb":
+        return dg.in_process_executor
+    return dg.multiprocess_executor.configured({"max_concurrent": 2})
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    loaded = dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
+    return dg.Definitions.merge(
+        loaded.map_asset_specs(func=with_freshness_policy),
+        dg.Definitions(executor=executor()),
+    )

@@ -1,0 +1,68 @@
+"""Jobs, schedules and the landing-file sensor."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+
+from dagster_project.settings import get_settings
+
+LANDING_SUFFIXES = (".parquet", ".csv")
+
+ingest_selection = dg.AssetSelection.groups("ingest")
+hourly_selection = ingest_selection | dg.AssetSelection.groups("performance", "revenue").upstream()
+
+ingest_job = dg.define_asset_job(
+    "ingest_landing_files",
+    selection=ingest_selection,
+    description="Load new landing files into raw.* (validated; bad rows quarantined).",
+)
+nightly_refresh_job = dg.define_asset_job(
+    "nightly_refresh",
+    selection=dg.AssetSelection.all(),
+    description="Everything: ingest, staging, every mart and analytics table.",
+)
+hourly_refresh_job = dg.define_asset_job(
+    "hourly_refresh",
+    selection=hourly_selection,
+    description="Ingest plus the performance and revenue marts (and the staging they read).",
+)
+
+nightly_refresh_schedule = dg.ScheduleDefinition(
+    job=nightly_refresh_job,
+    cron_schedule="0 2 * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+hourly_refresh_schedule = dg.ScheduleDefinition(
+    job=hourly_refresh_job,
+    cron_schedule="15 * * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+
+
+def newest_landing_mtime(landing_dir: Path) -> tuple[int, int]:
+    """(newest modification time in ns, number of files) over the landing data files."""
+    stamps = [
+        p.stat().st_mtime_ns
+        for p in landing_dir.rglob("*")
+        if p.suffix in LANDING_SUFFIXES and p.is_file()
+    ]
+    return (max(stamps), len(stamps)) if stamps else (0, 0)
+
+
+@dg.sensor(
+    job=ingest_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def landing_files_sensor(context: dg.SensorEvaluationContext):
+    """Start ingestion when files newer than the last seen ones land in the landing folder."""
+    newest, count = newest_landing_mtime(get_settings().landing_dir)
+    seen = int(context.cursor or 0)
+    if newest <= seen:
+        return dg.SkipReason("no new landing files")
+    context.update_cursor(str(newest))
+    return dg.RunRequest(run_key=f"landing-{newest}", tags={"landing_files": str(count)})

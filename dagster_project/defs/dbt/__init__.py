@@ -1,0 +1,1 @@
+"""The dbt project as Dagster assets: staging, marts and reporting models."""

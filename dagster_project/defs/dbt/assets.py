@@ -1,0 +1,36 @@
+"""dbt models as assets; dbt tests become asset checks."""
+
+from __future__ import annotations
+
+import dagster as dg
+from dagster_dbt import DbtCliResource, dbt_assets
+from pydantic import Field
+
+from dagster_project.defs.dbt.cli_args import dbt_build_args
+from dagster_project.defs.dbt.project import dbt_project
+from dagster_project.defs.dbt.translator import BiDbtTranslator
+
+
+class DbtBuildConfig(dg.Config):
+    """What an analyst may change when building the dbt models."""
+
+    attribution_lookback_days: int | None = Field(
+        default=None,
+        description="Days of touches before a conversion that belong to its journey "
+        "(dbt var attribution_lookback_days; the project default is 30).",
+    )
+    full_refresh: bool = Field(default=False, description="Rebuild incremental models from scratch.")
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=BiDbtTranslator(),
+)
+def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
+    """Build the selected dbt models and run their tests (row counts and columns as metadata)."""
+    args = dbt_build_args(
+        vars={"attribution_lookback_days": config.attribution_lookback_days},
+        full_refresh=config.full_refresh,
+    )
+    yield from dbt.cli(args, context=context).stream().fetch_row_counts().fetch_column_metadata()

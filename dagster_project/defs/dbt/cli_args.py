@@ -1,0 +1,18 @@
+"""Build the dbt CLI arguments from an analyst's run configuration (pure, unit-tested)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+
+def dbt_build_args(vars: Mapping[str, Any] | None = None, full_refresh: bool = False) -> list[str]:
+    """``dbt build`` with the given project vars (only the non-empty ones) and flags."""
+    args = ["build"]
+    chosen = {k: v for k, v in (vars or {}).items() if v is not None}
+    if chosen:
+        args += ["--vars", json.dumps(chosen, sort_keys=True)]
+    if full_refresh:
+        args.append("--full-refresh")
+    return args

@@ -1,0 +1,55 @@
+"""How dbt nodes become Dagster assets: keys by schema, groups by business domain."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
+
+DOMAIN_OWNERS = {
+    "usage": "team:product-analytics",
+    "revenue": "team:growth-analytics",
+    "subscriptions": "team:growth-analytics",
+    "performance": "team:platform-reliability",
+    "experiments": "team:experimentation",
+    "staging": "team:data-platform",
+}
+
+
+def layer_and_domain(fqn: list[str]) -> tuple[str, str]:
+    """``['bi_engine', 'marts', 'usage', 'fct_x']`` -> ``('marts', 'usage')``.
+
+    Staging models all sit in the ``staging`` group; other layers take the folder below the
+    layer as their business domain.
+    """
+    layer = fqn[1] if len(fqn) > 2 else "models"
+    if layer == "staging" or len(fqn) < 4:
+        return layer, layer
+    return layer, fqn[2]
+
+
+class BiDbtTranslator(DagsterDbtTranslator):
+    """Models keyed ``[schema, model]``; sources keep ``[raw, table]`` (the ingest assets)."""
+
+    def __init__(self):
+        super().__init__(settings=DagsterDbtTranslatorSettings(enable_code_references=False))
+
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: Any
+    ) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        props = self.get_resource_props(manifest, unique_id)
+        if props["resource_type"] == "source":
+            return spec.replace_attributes(key=dg.AssetKey([props["source_name"], props["name"]]))
+        if props["resource_type"] not in ("model", "seed", "snapshot"):
+            return spec
+        layer, domain = layer_and_domain(props["fqn"])
+        schema = props.get("schema") or layer
+        materialized = props.get("config", {}).get("materialized", "view")
+        return spec.replace_attributes(
+            key=dg.AssetKey([schema, props["name"]]),
+            group_name=domain,
+            owners=[DOMAIN_OWNERS.get(domain, "team:data-platform")],
+        ).merge_attributes(kinds={"dbt", materialized}, tags={"layer": layer})

@@ -1,0 +1,23 @@
+"""Resources, built once from settings: the warehouse and the dbt CLI."""
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from dagster_project.defs.dbt.project import dbt_executable, dbt_project
+from dagster_project.settings import get_settings
+from dagster_project.warehouse import Warehouse
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    settings = get_settings()
+    return dg.Definitions(
+        resources={
+            "warehouse": Warehouse(
+                backend=settings.warehouse_backend,
+                duckdb_path=str(settings.duckdb_path),
+                postgres_dsn=settings.postgres_dsn,
+            ),
+            "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
+        }
+    )
