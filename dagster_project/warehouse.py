@@ -58,6 +58,13 @@ class WarehouseSession:
             )
         )
 
+    def create_table(self, table: str, columns: Sequence[tuple[str, str]]) -> None:
+        """Create ``schema.table`` (and its schema) with explicit ``(name, sql_type)`` columns,
+        unless it exists already. Portable SQL: works the same on DuckDB and PostgreSQL."""
+        self._con.execute(f"create schema if not exists {_quote(table.split('.')[0])}")
+        cols = ", ".join(f"{_quote(name)} {sql_type}" for name, sql_type in columns)
+        self._con.execute(f"create table if not exists {qualified(table)} ({cols})")
+
     def write(
         self,
         table: str,

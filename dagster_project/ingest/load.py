@@ -1,0 +1,148 @@
+"""Load new landing files of one raw table into ``raw.<table>`` in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+
+from dagster_project.contract import TableContract, table
+from dagster_project.ingest.files import LandingFile, discover_files, new_files
+from dagster_project.ingest.read import SOURCE_FILE, UnreadableFile, read_file
+from dagster_project.ingest.tables import (
+    INGESTED_FILES,
+    ensure_tables,
+    quarantine_table,
+    raw_table,
+    record_files,
+)
+from dagster_project.ingest.validate import validate_batch
+from dagster_project.warehouse import WarehouseSession, qualified
+
+
+@dataclass(frozen=True)
+class FileReport:
+    file: str  # relative to the landing dir
+    sha256: str
+    size: int
+    rows_read: int
+    rows_loaded: int
+    rows_quarantined: int
+    rules: dict[str, int] = field(default_factory=dict)  # quarantined rows by first rule
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    table: str
+    files: list[FileReport]  # loaded in this run
+    duplicates: list[tuple[str, str]]  # (file, the earlier file with the same content)
+    rejected: list[tuple[str, str]]  # (file, reason): unreadable, retried on the next run
+    raw_row_count: int
+
+    rows_read = property(lambda self: sum(f.rows_read for f in self.files))
+    rows_loaded = property(lambda self: sum(f.rows_loaded for f in self.files))
+    rows_quarantined = property(lambda self: sum(f.rows_quarantined for f in self.files))
+
+
+def _existing_keys(session: WarehouseSession, contract: TableContract, keys: pl.DataFrame):
+    """Those of ``keys`` already present in ``raw.<table>`` (joined in the warehouse)."""
+    target = raw_table(contract.name)
+    if session.scalar(f"select 1 from {qualified(target)} limit 1") is None:
+        return keys.clear()
+    scratch = f"ops._ingest_keys_{contract.name}"
+    session.write(scratch, keys, mode="replace")
+    on = " and ".join(f'k."{c}" = r."{c}"' for c in contract.key)
+    cols = ", ".join(f'k."{c}"' for c in contract.key)
+    found = session.read(
+        f"select distinct {cols} from {qualified(scratch)} k join {qualified(target)} r on {on}"
+    )
+    session.execute(f"drop table {qualified(scratch)}")
+    return found
+
+
+def _file_reports(
+    files: list[LandingFile], valid: pl.DataFrame, quarantine: pl.DataFrame, read: dict[str, int]
+) -> list[FileReport]:
+    loaded = dict(valid.group_by(SOURCE_FILE).len().iter_rows())
+    rules: dict[str, dict[str, int]] = {}
+    for file, rule, n in quarantine.group_by("source_file", "rule").len().sort("len").iter_rows():
+        rules.setdefault(file, {})[rule] = n
+    reports = []
+    for f in files:
+        by_rule = dict(sorted(rules.get(f.rel_path, {}).items(), key=lambda kv: -kv[1]))
+        report = FileReport(
+            f.rel_path,
+            f.sha256,
+            f.size,
+            read[f.rel_path],
+            loaded.get(f.rel_path, 0),
+            sum(by_rule.values()),
+            by_rule,
+        )
+        if report.rows_read != report.rows_loaded + report.rows_quarantined:
+            raise RuntimeError(
+                f"ingest invariant broken for {f.rel_path}: rows_read "
+                f"{report.rows_read} != loaded {report.rows_loaded} + "
+                f"quarantined {report.rows_quarantined}"
+            )
+        reports.append(report)
+    return reports
+
+
+def ingest_table(
+    session: WarehouseSession, table_name: str, landing_dir: str | Path, now: datetime | None = None
+) -> IngestReport:
+    """Load the new files under ``<landing_dir>/<table_name>/`` (see module docs of ingest).
+
+    Skips files already recorded in ``ops.ingested_files`` (same path and sha256) and content
+    already delivered under another name (recorded as ``status='duplicate'``). Unreadable files
+    go to the report and ``ops.rejected_files`` and are retried next run; the others still load.
+    Every row read is either loaded into ``raw`` or quarantined: never dropped.
+    """
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    contract = table(table_name)
+    ensure_tables(session, contract)
+    recorded = session.read(
+        f"select file_path, sha256 from {INGESTED_FILES} where table_name = ?", [table_name]
+    )
+    seen_sha = dict(zip(recorded["sha256"], recorded["file_path"]))
+    candidates = new_files(
+        discover_files(Path(landing_dir), table_name),
+        set(zip(recorded["file_path"], recorded["sha256"])),
+    )
+    frames, accepted, duplicates, rejected = [], [], [], []
+    for f in candidates:
+        if f.sha256 in seen_sha:
+            duplicates.append((f, seen_sha[f.sha256]))
+            continue
+        try:
+            frame = read_file(f.path, contract)
+        except UnreadableFile as exc:
+            rejected.append((f, exc.reason))
+            continue
+        seen_sha[f.sha256] = f.rel_path
+        frames.append(frame.with_columns(pl.lit(f.rel_path).alias(SOURCE_FILE)))
+        accepted.append(f)
+
+    result = validate_batch(frames, contract, now, lambda k: _existing_keys(session, contract, k))
+    if result.valid.height:
+        session.write(
+            raw_table(table_name),
+            result.valid.with_columns(pl.lit(now, pl.Datetime("us")).alias("_loaded_at")),
+            mode="append",
+        )
+    if result.quarantine.height:
+        session.write(quarantine_table(table_name), result.quarantine, mode="append")
+    rows_read = {f.rel_path: frame.height for f, frame in zip(accepted, frames)}
+    reports = _file_reports(accepted, result.valid, result.quarantine, rows_read)
+    record_files(session, table_name, now, reports, duplicates, rejected)
+    count = session.scalar(f"select count(*) from {qualified(raw_table(table_name))}")
+    return IngestReport(
+        table_name,
+        reports,
+        [(f.rel_path, d) for f, d in duplicates],
+        [(f.rel_path, r) for f, r in rejected],
+        int(count),
+    )

@@ -1,0 +1,124 @@
+"""The tables ingestion writes, with explicit SQL types so dbt can build on an empty warehouse."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+
+from dagster_project.contract import TableContract
+from dagster_project.ingest.files import LandingFile
+from dagster_project.warehouse import WarehouseSession
+
+INGESTED_FILES = "ops.ingested_files"
+REJECTED_FILES = "ops.rejected_files"
+
+LINEAGE_COLUMNS = [
+    ("_source_file", "varchar"),
+    ("_source_row", "bigint"),
+    ("_loaded_at", "timestamp"),
+]
+QUARANTINE_COLUMNS = [
+    ("source_file", "varchar"),  # path relative to the landing dir
+    ("source_row", "bigint"),  # 1-based data row in the file (CSV header not counted)
+    ("rule", "varchar"),  # first violated rule (see ingest.validate)
+    ("column_name", "varchar"),  # its column (key columns comma-joined for duplicate_key)
+    ("value", "varchar"),  # the offending value as read, as text
+    ("violations", "varchar"),  # every violation, "rule(column); ..."
+    ("row_json", "varchar"),  # the whole row as read, JSON
+    ("quarantined_at", "timestamp"),
+]
+INGESTED_FILES_COLUMNS = [
+    ("table_name", "varchar"),
+    ("file_path", "varchar"),  # relative to the landing dir
+    ("sha256", "varchar"),
+    ("size_bytes", "bigint"),
+    ("status", "varchar"),  # loaded | duplicate (same content as duplicate_of; not read)
+    ("duplicate_of", "varchar"),
+    ("rows_read", "bigint"),
+    ("rows_loaded", "bigint"),
+    ("rows_quarantined", "bigint"),
+    ("loaded_at", "timestamp"),
+]
+REJECTED_FILES_COLUMNS = [
+    ("table_name", "varchar"),
+    ("file_path", "varchar"),
+    ("sha256", "varchar"),
+    ("size_bytes", "bigint"),
+    ("reason", "varchar"),
+    ("rejected_at", "timestamp"),  # last failed attempt; one row per (table, path, sha256)
+]
+
+
+def raw_table(table_name: str) -> str:
+    return f"raw.{table_name}"
+
+
+def quarantine_table(table_name: str) -> str:
+    return f"raw_quarantine.{table_name}"
+
+
+def ensure_tables(session: WarehouseSession, contract: TableContract) -> None:
+    """Create ``raw.<t>``, ``raw_quarantine.<t>`` and the ops tables if they do not exist yet."""
+    contract_columns = [(c.name, c.sql_type) for c in contract.columns]
+    session.create_table(raw_table(contract.name), contract_columns + LINEAGE_COLUMNS)
+    session.create_table(quarantine_table(contract.name), QUARANTINE_COLUMNS)
+    session.create_table(INGESTED_FILES, INGESTED_FILES_COLUMNS)
+    session.create_table(REJECTED_FILES, REJECTED_FILES_COLUMNS)
+
+
+def record_files(
+    session: WarehouseSession,
+    table_name: str,
+    now: datetime,
+    reports: list,
+    duplicates: list[tuple[LandingFile, str]],
+    rejected: list[tuple[LandingFile, str]],
+) -> None:
+    """Append loaded and duplicate files to ops.ingested_files; upsert rejections; a path that
+    loads is removed from ops.rejected_files."""
+    rows = [
+        (
+            table_name,
+            r.file,
+            r.sha256,
+            r.size,
+            "loaded",
+            None,
+            r.rows_read,
+            r.rows_loaded,
+            r.rows_quarantined,
+            now,
+        )
+        for r in reports
+    ]
+    rows += [
+        (table_name, f.rel_path, f.sha256, f.size, "duplicate", dup_of, 0, 0, 0, now)
+        for f, dup_of in duplicates
+    ]
+    if rows:
+        session.write(INGESTED_FILES, _frame(rows, INGESTED_FILES_COLUMNS), mode="append")
+        pending = session.scalar(
+            f"select count(*) from {REJECTED_FILES} where table_name = ?", [table_name]
+        )
+        for r in reports if pending else []:  # a path that loads now is no longer rejected
+            session.execute(
+                f"delete from {REJECTED_FILES} where table_name = ? and file_path = ?",
+                [table_name, r.file],
+            )
+    if rejected:
+        rows = [(table_name, f.rel_path, f.sha256, f.size, reason, now) for f, reason in rejected]
+        session.write(
+            REJECTED_FILES,
+            _frame(rows, REJECTED_FILES_COLUMNS),
+            mode="upsert",
+            key=["table_name", "file_path", "sha256"],
+        )
+
+
+_POLARS = {"varchar": pl.String, "bigint": pl.Int64, "timestamp": pl.Datetime("us")}
+
+
+def _frame(rows: list[tuple], columns: list[tuple[str, str]]) -> pl.DataFrame:
+    schema = {name: _POLARS[sql_type] for name, sql_type in columns}
+    return pl.DataFrame(rows, schema=schema, orient="row")

@@ -1,0 +1,96 @@
+"""The ingest assets and checks through Dagster: metadata, failure on unreadable files, wiring."""
+
+from __future__ import annotations
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from dagster_project.contract import RAW_TABLES
+from dagster_project.defs.ingest.assets import ingest_assets
+from dagster_project.defs.ingest.checks import ingest_checks
+from dagster_project.ingest.testing import landing_path, valid_rows, write_landing_file
+from dagster_project.warehouse import Warehouse
+
+T = "content"
+KEY = dg.AssetKey(["raw", T])
+
+
+@pytest.fixture
+def wh(tmp_path):
+    return Warehouse(duckdb_path=str(tmp_path / "w.duckdb"))
+
+
+def run(wh, landing):
+    asset = next(a for a in ingest_assets if a.key == KEY)
+    check = next(c for c in ingest_checks if any(k.asset_key == KEY for k in c.check_keys))
+    return dg.materialize(
+        [asset, check],
+        resources={"warehouse": wh},
+        run_config={"ops": {"raw__content": {"config": {"landing_dir": str(landing)}}}},
+        raise_on_error=False,
+    )
+
+
+def test_materializing_an_ingest_asset_reports_counts_files_and_schema(wh, tmp_path):
+    landing = tmp_path / "landing"
+    df = valid_rows(T, 4)
+    write_landing_file(df, landing_path(landing, T, "2024-01-01"))
+    bad = df.head(1).with_columns(
+        pl.lit("myspace").alias("platform"), pl.lit("x").alias("content_id")
+    )
+    write_landing_file(bad, landing_path(landing, T, "2024-01-02", "csv"))
+    result = run(wh, landing)
+    assert result.success
+    [mat] = result.asset_materializations_for_node("raw__content")
+    md = mat.metadata
+    assert md["dagster/row_count"].value == 4
+    assert (md["rows_read"].value, md["rows_loaded"].value, md["rows_quarantined"].value) == (
+        5,
+        4,
+        1,
+    )
+    assert md["files_loaded"].value == 2
+    assert "allowed_values (1)" in md["files"].value
+    assert [c.name for c in md["dagster/column_schema"].schema.columns][:2] == [
+        "content_id",
+        "client_id",
+    ]
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks == {"content_keys": True, "content_expectations": True}
+
+
+def test_unreadable_file_fails_the_run_after_loading_the_good_files(wh, tmp_path):
+    landing = tmp_path / "landing"
+    write_landing_file(valid_rows(T, 3), landing_path(landing, T, "2024-01-01"))
+    broken = landing / T / "date=2024-01-02" / "broken.parquet"
+    broken.parent.mkdir(parents=True)
+    broken.write_bytes(b"not parquet")
+    result = run(wh, landing)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    description = failure.step_failure_data.user_failure_data.description
+    assert "content/date=2024-01-02/broken.parquet: not a readable Parquet file" in description
+    assert wh.read("select count(*) from raw.content").item() == 3
+
+
+def test_one_asset_and_two_checks_per_contract_table_with_a_blocking_key_check():
+    assert sorted(a.key.path[1] for a in ingest_assets) == sorted(RAW_TABLES)
+    specs = [s for c in ingest_checks for s in c.check_specs]
+    assert len(specs) == 2 * len(RAW_TABLES)
+    assert {s.name for s in specs if s.blocking} == {f"{t}_keys" for t in RAW_TABLES}
+    spec = next(iter(ingest_assets[0].specs))
+    assert (spec.group_name, spec.owners) == ("ingest", ["team:data-platform"])
+    assert "Rules" in spec.description and "python" in spec.kinds
+
+
+def test_definitions_resolve_with_the_warehouse_resource(tmp_path):
+    defs = dg.Definitions(
+        assets=ingest_assets,
+        asset_checks=ingest_checks,
+        resources={"warehouse": Warehouse(duckdb_path=str(tmp_path / "w"))},
+    )
+    graph = defs.resolve_asset_graph()
+    assert {k for k in graph.get_all_asset_keys() if k.path[0] == "raw"} == {
+        dg.AssetKey(["raw", t]) for t in RAW_TABLES
+    }
