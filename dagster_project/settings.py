@@ -38,3 +38,14 @@ def get_settings() -> Settings:
         duckdb_path=Path(os.environ.get("BI_DUCKDB_PATH", data_dir / "warehouse.duckdb")).resolve(),
         postgres_dsn=os.environ.get("BI_POSTGRES_DSN"),
     )
+
+
+def export_dbt_environment(settings: Settings) -> None:
+    """Make dbt subprocesses use the same warehouse as this process.
+
+    dbt reads its connection from ``dbt/profiles.yml``, which takes the DuckDB path and target
+    from these variables; dagster-dbt passes this process's environment on to dbt.
+    """
+    os.environ.setdefault("BI_DUCKDB_PATH", str(settings.duckdb_path))
+    os.environ.setdefault("DBT_TARGET", settings.dbt_target)
+

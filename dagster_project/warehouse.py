@@ -42,7 +42,7 @@ class WarehouseSession:
         self._con.execute(sql, params or [])
 
     def read(self, sql: str, params: Sequence | None = None) -> pl.DataFrame:
-        return pl.from_arrow(self._con.execute(sql, params or []).to_arrow_table())
+        return self._con.sql(sql, params=params or None).pl()
 
     def scalar(self, sql: str, params: Sequence | None = None):
         rows = self._con.execute(sql, params or []).fetchall()

@@ -1,0 +1,92 @@
+{#-
+  Date and time helpers. DuckDB and PostgreSQL agree on `date_trunc` and on `cast(... as date)`,
+  but differ on date differences, epoch extraction and on what `date_trunc` returns, so every model
+  goes through these macros.
+-#}
+
+{#- Truncate a timestamp to `part` ('hour', 'day', 'week' = ISO Monday, 'month'); returns a timestamp. -#}
+{% macro trunc_timestamp(part, expr) -%}
+    {{ return(adapter.dispatch('trunc_timestamp')(part, expr)) }}
+{%- endmacro %}
+{% macro default__trunc_timestamp(part, expr) -%}
+    cast(date_trunc('{{ part }}', cast({{ expr }} as timestamp)) as timestamp)
+{%- endmacro %}
+
+{#- Truncate to `part` and return a date (day, week start, month start). -#}
+{% macro trunc_date(part, expr) -%}
+    {{ return(adapter.dispatch('trunc_date')(part, expr)) }}
+{%- endmacro %}
+{% macro default__trunc_date(part, expr) -%}
+    cast(date_trunc('{{ part }}', cast({{ expr }} as timestamp)) as date)
+{%- endmacro %}
+
+{#- Whole days from date `start_expr` to date `end_expr` (end - start). -#}
+{% macro days_between(start_expr, end_expr) -%}
+    {{ return(adapter.dispatch('days_between')(start_expr, end_expr)) }}
+{%- endmacro %}
+{% macro default__days_between(start_expr, end_expr) -%}
+    date_diff('day', cast({{ start_expr }} as date), cast({{ end_expr }} as date))
+{%- endmacro %}
+{% macro postgres__days_between(start_expr, end_expr) -%}
+    (cast({{ end_expr }} as date) - cast({{ start_expr }} as date))
+{%- endmacro %}
+
+{#- Seconds (double precision, fractional) from timestamp `start_expr` to `end_expr`. -#}
+{% macro seconds_between(start_expr, end_expr) -%}
+    {{ return(adapter.dispatch('seconds_between')(start_expr, end_expr)) }}
+{%- endmacro %}
+{% macro default__seconds_between(start_expr, end_expr) -%}
+    cast(epoch(cast({{ end_expr }} as timestamp)) - epoch(cast({{ start_expr }} as timestamp)) as double precision)
+{%- endmacro %}
+{% macro postgres__seconds_between(start_expr, end_expr) -%}
+    cast(extract(epoch from (cast({{ end_expr }} as timestamp) - cast({{ start_expr }} as timestamp))) as double precision)
+{%- endmacro %}
+
+{#- Timestamp/date `expr` plus `days` days (an integer literal or expression); returns a timestamp. -#}
+{% macro add_days(expr, days) -%}
+    {{ return(adapter.dispatch('add_days')(expr, days)) }}
+{%- endmacro %}
+{% macro default__add_days(expr, days) -%}
+    (cast({{ expr }} as timestamp) + cast({{ days }} as integer) * interval '1 day')
+{%- endmacro %}
+
+{#- Cast a string/date expression to a naive (UTC) timestamp. -#}
+{% macro to_timestamp(expr) -%}
+    {{ return(adapter.dispatch('to_timestamp')(expr)) }}
+{%- endmacro %}
+{% macro default__to_timestamp(expr) -%}
+    cast({{ expr }} as timestamp)
+{%- endmacro %}
+{% macro postgres__to_timestamp(expr) -%}
+    cast({{ expr }} as timestamp without time zone)
+{%- endmacro %}
+
+{#-
+  A one-column relation `date_day` with every date from `start_expr` to `end_expr`, both inclusive
+  (times of day are dropped). DuckDB's `range` excludes its end, PostgreSQL's `generate_series`
+  includes it (and DuckDB's returns a list when used in SELECT). Use in FROM: `from {{ date_spine('a', 'b') }}`; the expressions may reference columns of a
+  preceding FROM item only through LATERAL, so pass scalars (literals or scalar subqueries).
+-#}
+{% macro date_spine(start_expr, end_expr) -%}
+    {{ return(adapter.dispatch('date_spine')(start_expr, end_expr)) }}
+{%- endmacro %}
+{% macro default__date_spine(start_expr, end_expr) -%}
+    (
+        select cast(gs.d as date) as date_day
+        from range(
+            cast(cast({{ start_expr }} as date) as timestamp),
+            cast(cast({{ end_expr }} as date) as timestamp) + interval '1 day',
+            interval '1 day'
+        ) as gs(d)
+    )
+{%- endmacro %}
+{% macro postgres__date_spine(start_expr, end_expr) -%}
+    (
+        select cast(gs.d as date) as date_day
+        from generate_series(
+            cast(cast({{ start_expr }} as date) as timestamp),
+            cast(cast({{ end_expr }} as date) as timestamp),
+            interval '1 day'
+        ) as gs(d)
+    )
+{%- endmacro %}

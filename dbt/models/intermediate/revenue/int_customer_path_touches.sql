@@ -1,0 +1,113 @@
+-- Each marketing touch assigned to the end-customer journey (path) it belongs to.
+{%- set lookback_days = var('attribution_lookback_days') %}
+with
+
+touches as (
+
+    select * from {{ ref('stg_raw__touchpoints') }}
+
+),
+
+conversions as (
+
+    select * from {{ ref('stg_raw__conversions') }}
+
+),
+
+events as (
+
+    select client_id, customer_id, touchpoint_id as event_id, 0 as is_conversion, touched_at as event_at
+    from touches
+    union all
+    select client_id, customer_id, conversion_id as event_id, 1 as is_conversion, converted_at as event_at
+    from conversions
+
+),
+
+-- conversions_so_far counts the customer's orders up to and including the event; at equal times a
+-- touch sorts before the order, so a touch at the instant of an order belongs to that order.
+sequenced as (
+
+    select
+        *,
+        sum(is_conversion) over (
+            partition by client_id, customer_id
+            order by event_at, is_conversion, event_id
+            rows between unbounded preceding and current row
+        ) as conversions_so_far
+    from events
+
+),
+
+-- gap k = the time after the customer's k-th order and up to its (k+1)-th; the (k+1)-th order closes it
+gap_closers as (
+
+    select
+        client_id,
+        customer_id,
+        conversions_so_far - 1 as gap_index,
+        event_id as conversion_id,
+        event_at as converted_at
+    from sequenced
+    where is_conversion = 1
+
+),
+
+touch_gaps as (
+
+    select client_id, customer_id, event_id as touchpoint_id, conversions_so_far as gap_index
+    from sequenced
+    where is_conversion = 0
+
+),
+
+assigned as (
+
+    select
+        touch_gaps.touchpoint_id,
+        touch_gaps.client_id,
+        touch_gaps.customer_id,
+        touch_gaps.gap_index,
+        case
+            when touches.touched_at >= {{ add_days('gap_closers.converted_at', -lookback_days) }}
+                then gap_closers.conversion_id
+        end as conversion_id,
+        touches.channel,
+        touches.campaign_id,
+        touches.content_id,
+        touches.touched_at
+    from touch_gaps
+    inner join touches
+        on touch_gaps.touchpoint_id = touches.touchpoint_id
+    left join gap_closers
+        on touch_gaps.client_id = gap_closers.client_id
+        and touch_gaps.customer_id = gap_closers.customer_id
+        and touch_gaps.gap_index = gap_closers.gap_index
+
+),
+
+keyed as (
+
+    select
+        client_id
+            || ':' || customer_id
+            || ':' || cast(gap_index as varchar)
+            || case when conversion_id is null then ':n' else ':c' end as path_id,
+        *
+    from assigned
+
+)
+
+select
+    path_id,
+    touchpoint_id,
+    client_id,
+    customer_id,
+    gap_index,
+    conversion_id,
+    row_number() over (partition by path_id order by touched_at, touchpoint_id) as touch_position,
+    channel,
+    campaign_id,
+    content_id,
+    touched_at
+from keyed

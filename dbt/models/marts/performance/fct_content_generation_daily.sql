@@ -1,0 +1,35 @@
+with
+
+jobs as (
+
+    select * from {{ ref('stg_raw__content_generation_jobs') }}
+
+),
+
+daily as (
+
+    select
+        client_id,
+        cast(started_at as date) as job_date,
+        count(*) as jobs,
+        sum(case when status = 'succeeded' then 1 else 0 end) as succeeded_jobs,
+        sum(case when status = 'failed' then 1 else 0 end) as failed_jobs,
+        sum(case when status = 'timeout' then 1 else 0 end) as timeout_jobs,
+        avg(quality_score) as avg_quality_score,
+        avg({{ seconds_between('started_at', 'finished_at') }}) as avg_duration_seconds
+    from jobs
+    group by 1, 2
+
+)
+
+select
+    cast(client_id as varchar) as client_id,
+    cast(job_date as date) as job_date,
+    cast(jobs as bigint) as jobs,
+    cast(succeeded_jobs as bigint) as succeeded_jobs,
+    cast(failed_jobs as bigint) as failed_jobs,
+    cast(timeout_jobs as bigint) as timeout_jobs,
+    cast(cast(succeeded_jobs as double precision) / jobs as double precision) as success_rate,
+    cast(avg_quality_score as double precision) as avg_quality_score,
+    cast(avg_duration_seconds as double precision) as avg_duration_seconds
+from daily

@@ -1,0 +1,40 @@
+with
+
+usage as (
+
+    select * from {{ ref('stg_raw__resource_usage') }}
+
+),
+
+hourly as (
+
+    select
+        {{ trunc_timestamp('hour', 'minute_at') }} as hour_at,
+        host,
+        count(*) as minutes_observed,
+        avg(cpu_pct) as avg_cpu_pct,
+        max(cpu_pct) as max_cpu_pct,
+        avg(memory_pct) as avg_memory_pct,
+        max(memory_pct) as max_memory_pct,
+        avg(disk_pct) as avg_disk_pct,
+        max(disk_pct) as max_disk_pct,
+        avg(queue_depth) as avg_queue_depth,
+        max(queue_depth) as max_queue_depth
+    from usage
+    group by 1, 2
+
+)
+
+select
+    cast(hour_at as timestamp) as hour_at,
+    cast(host as varchar) as host,
+    cast(minutes_observed as bigint) as minutes_observed,
+    cast(avg_cpu_pct as double precision) as avg_cpu_pct,
+    cast(max_cpu_pct as double precision) as max_cpu_pct,
+    cast(avg_memory_pct as double precision) as avg_memory_pct,
+    cast(max_memory_pct as double precision) as max_memory_pct,
+    cast(avg_disk_pct as double precision) as avg_disk_pct,
+    cast(max_disk_pct as double precision) as max_disk_pct,
+    cast(avg_queue_depth as double precision) as avg_queue_depth,
+    cast(max_queue_depth as bigint) as max_queue_depth
+from hourly

@@ -1,0 +1,37 @@
+with
+
+conversions as (
+
+    select * from {{ ref('stg_raw__conversions') }}
+
+),
+
+daily as (
+
+    select
+        client_id,
+        cast(converted_at as date) as revenue_date,
+        count(*) as orders,
+        sum(case when order_type = 'first' then 1 else 0 end) as first_orders,
+        sum(case when order_type = 'repeat' then 1 else 0 end) as repeat_orders,
+        count(distinct customer_id) as customers,
+        sum(revenue) as revenue,
+        sum(case when order_type = 'first' then revenue else 0 end) as first_order_revenue,
+        sum(case when order_type = 'repeat' then revenue else 0 end) as repeat_order_revenue
+    from conversions
+    group by 1, 2
+
+)
+
+select
+    cast(client_id as varchar) as client_id,
+    cast(revenue_date as date) as revenue_date,
+    cast(orders as bigint) as orders,
+    cast(first_orders as bigint) as first_orders,
+    cast(repeat_orders as bigint) as repeat_orders,
+    cast(customers as bigint) as customers,
+    cast(revenue as double precision) as revenue,
+    cast(first_order_revenue as double precision) as first_order_revenue,
+    cast(repeat_order_revenue as double precision) as repeat_order_revenue,
+    cast(revenue / orders as double precision) as avg_order_value
+from daily

@@ -1,0 +1,91 @@
+with
+
+content as (
+
+    select * from {{ ref('stg_raw__content') }}
+
+),
+
+engagement as (
+
+    select * from {{ ref('stg_raw__content_engagement') }}
+
+),
+
+published as (
+
+    select
+        client_id,
+        platform,
+        cast(published_at as date) as activity_date,
+        count(*) as posts_published
+    from content
+    where published_at is not null
+    group by 1, 2, 3
+
+),
+
+engaged as (
+
+    select
+        client_id,
+        platform,
+        observed_date as activity_date,
+        count(distinct content_id) as posts_observed,
+        sum(impressions) as impressions,
+        sum(reach) as reach,
+        sum(likes) as likes,
+        sum(comments) as comments,
+        sum(shares) as shares,
+        sum(saves) as saves,
+        sum(clicks) as clicks,
+        sum(followers_gained) as followers_gained
+    from engagement
+    group by 1, 2, 3
+
+),
+
+joined as (
+
+    select
+        coalesce(published.client_id, engaged.client_id) as client_id,
+        coalesce(published.platform, engaged.platform) as platform,
+        coalesce(published.activity_date, engaged.activity_date) as activity_date,
+        coalesce(published.posts_published, 0) as posts_published,
+        coalesce(engaged.posts_observed, 0) as posts_observed,
+        coalesce(engaged.impressions, 0) as impressions,
+        coalesce(engaged.reach, 0) as reach,
+        coalesce(engaged.likes, 0) as likes,
+        coalesce(engaged.comments, 0) as comments,
+        coalesce(engaged.shares, 0) as shares,
+        coalesce(engaged.saves, 0) as saves,
+        coalesce(engaged.clicks, 0) as clicks,
+        coalesce(engaged.followers_gained, 0) as followers_gained
+    from published
+    full outer join engaged
+        on published.client_id = engaged.client_id
+        and published.platform = engaged.platform
+        and published.activity_date = engaged.activity_date
+
+)
+
+select
+    cast(client_id as varchar) as client_id,
+    cast(platform as varchar) as platform,
+    cast(activity_date as date) as activity_date,
+    cast(posts_published as bigint) as posts_published,
+    cast(posts_observed as bigint) as posts_observed,
+    cast(impressions as bigint) as impressions,
+    cast(reach as bigint) as reach,
+    cast(likes as bigint) as likes,
+    cast(comments as bigint) as comments,
+    cast(shares as bigint) as shares,
+    cast(saves as bigint) as saves,
+    cast(likes + comments + shares + saves as bigint) as engagements,
+    cast(
+        cast(likes + comments + shares + saves as double precision) / nullif(impressions, 0)
+        as double precision
+    ) as engagement_rate,
+    cast(clicks as bigint) as clicks,
+    cast(followers_gained as bigint) as followers_gained
+from joined

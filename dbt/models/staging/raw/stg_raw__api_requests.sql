@@ -1,0 +1,24 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'api_requests') }}
+
+),
+
+renamed as (
+
+    select
+        cast(ts as timestamp) as minute_at,
+        cast(service as varchar) as service,
+        cast(endpoint as varchar) as endpoint,
+        cast(requests as bigint) as requests,
+        cast(errors as bigint) as errors,
+        cast(latency_p50_ms as double precision) as latency_p50_ms,
+        cast(latency_p95_ms as double precision) as latency_p95_ms,
+        cast(latency_p99_ms as double precision) as latency_p99_ms
+    from source
+
+)
+
+select * from renamed

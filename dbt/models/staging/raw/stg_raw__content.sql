@@ -1,0 +1,26 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'content') }}
+
+),
+
+renamed as (
+
+    select
+        cast(content_id as varchar) as content_id,
+        cast(client_id as varchar) as client_id,
+        cast(platform as varchar) as platform,
+        cast(content_type as varchar) as content_type,
+        cast(created_at as timestamp) as created_at,
+        cast(published_at as timestamp) as published_at,
+        cast(automated as boolean) as automated,
+        cast(viral_optimized as boolean) as viral_optimized,
+        cast(hashtag_count as bigint) as hashtag_count,
+        cast(campaign_id as varchar) as campaign_id
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,23 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'content_generation_jobs') }}
+
+),
+
+renamed as (
+
+    select
+        cast(job_id as varchar) as job_id,
+        cast(client_id as varchar) as client_id,
+        cast(content_id as varchar) as content_id,
+        cast(started_at as timestamp) as started_at,
+        cast(finished_at as timestamp) as finished_at,
+        cast(status as varchar) as status,
+        cast(quality_score as double precision) as quality_score
+    from source
+
+)
+
+select * from renamed

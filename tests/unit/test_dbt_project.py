@@ -1,0 +1,261 @@
+"""`dbt build` of the whole project on a tiny hand-made warehouse (tests/dbt_helpers.py).
+
+Runs every model, data test and YAML unit test on DuckDB (and on a throwaway PostgreSQL 15
+when its binaries are installed; marked `postgres`), then checks a few mart values against
+arithmetic done by hand from the rows in TINY_ROWS (the comments there tell the story).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DBT_PROJECT_DIR = REPO_ROOT / "dbt"
+
+
+def _load_helpers():
+    spec = importlib.util.spec_from_file_location(
+        "dbt_helpers", REPO_ROOT / "tests" / "dbt_helpers.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _dbt_executable() -> str:
+    candidate = Path(sys.executable).with_name("dbt")
+    return str(candidate) if candidate.exists() else "dbt"
+
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+def _run_dbt(tmp: Path, env: dict[str, str]) -> None:
+    result = subprocess.run(
+        [
+            _dbt_executable(),
+            "build",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(tmp / "target"),
+            "--log-path",
+            str(tmp / "logs"),
+        ],
+        cwd=REPO_ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def _throwaway_postgres(tmp: Path):
+    """A PostgreSQL 15 server in `tmp` on a free port (as user postgres when run as root)."""
+    if not (PG_BIN / "initdb").exists():
+        pytest.skip("PostgreSQL 15 binaries not installed")
+    as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if as_pg:
+        shutil.chown(tmp, "postgres", "postgres")
+    data, port = tmp / "data", _free_port()
+    subprocess.run(
+        as_pg
+        + [
+            str(PG_BIN / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        as_pg
+        + [
+            str(PG_BIN / "pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(tmp / "server.log"),
+            "-w",
+            "start",
+            "-o",
+            f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1 -c fsync=off",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield port
+    finally:
+        subprocess.run(
+            as_pg + [str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+            check=False,
+            capture_output=True,
+        )
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(
+    scope="module",
+    params=[
+        "duckdb",
+        pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.integration]),
+    ],
+)
+def query(request, tmp_path_factory):
+    """Build the project on the tiny warehouse of the given backend; yield a `sql -> rows` function."""
+    tmp = tmp_path_factory.mktemp(f"dbt_build_{request.param}")
+    helpers = _load_helpers()
+    if request.param == "duckdb":
+        warehouse = helpers.build_tiny_warehouse(tmp / "warehouse.duckdb")
+        _run_dbt(tmp, {"DBT_TARGET": "duckdb", "BI_DUCKDB_PATH": str(warehouse)})
+
+        def run(sql: str) -> list[tuple]:
+            with duckdb.connect(str(warehouse), read_only=True) as con:
+                return con.execute(sql).fetchall()
+
+        yield run
+        return
+    # not under pytest's tmp dir: user postgres cannot enter root's 0700 pytest-of-root folder
+    pg_dir = Path(tempfile.mkdtemp(prefix="bi_dbt_pg_"))
+    with _throwaway_postgres(pg_dir) as port:
+        import psycopg
+
+        with psycopg.connect(
+            f"host=127.0.0.1 port={port} user=postgres dbname=postgres", autocommit=True
+        ) as con:
+            con.execute("create database bi")
+        conninfo = f"host=127.0.0.1 port={port} user=postgres dbname=bi"
+        helpers.build_tiny_postgres(conninfo)
+        _run_dbt(
+            tmp,
+            {
+                "DBT_TARGET": "postgres",
+                "BI_PG_HOST": "127.0.0.1",
+                "BI_PG_PORT": str(port),
+                "BI_PG_USER": "postgres",
+                "BI_PG_PASSWORD": "",
+                "BI_PG_DB": "bi",
+            },
+        )
+
+        def run(sql: str) -> list[tuple]:
+            with psycopg.connect(conninfo) as con:
+                return [
+                    tuple(float(v) if isinstance(v, Decimal) else v for v in row)
+                    for row in con.execute(sql).fetchall()
+                ]
+
+        yield run
+
+
+def test_tier_migration_counts_as_contraction_in_old_tier_and_expansion_in_new(query):
+    # c1 moves from starter 29 to professional 79 at 10 % off on 2024-01-20: 79 * 0.9 = 71.1
+    rows = query(
+        "select tier, expansion_mrr, contraction_mrr from marts.fct_mrr_daily "
+        "where date_day = '2024-01-20'"
+    )
+    movements = {tier: (expansion, contraction) for tier, expansion, contraction in rows}
+    assert movements["starter"] == pytest.approx((0.0, 29.0))
+    assert movements["professional"] == pytest.approx((71.1, 0.0))
+
+
+def test_cancel_then_reactivate_gives_churned_then_reactivation_mrr(query):
+    # c2: business 199 at 20 % off = 159.2 churns on 2024-01-25, comes back at 199 on 2024-02-03
+    churned, reactivated = query(
+        """
+        select
+            sum(case when date_day = '2024-01-25' then churned_mrr end),
+            sum(case when date_day = '2024-02-03' then reactivation_mrr end)
+        from marts.fct_mrr_daily
+        where tier = 'business'
+        """
+    )[0]
+    assert churned == pytest.approx(159.2)
+    assert reactivated == pytest.approx(199.0)
+
+
+def test_total_mrr_at_as_of_date_matches_current_mrr_of_dim_clients(query):
+    # as of 2024-02-14: c1 71.1 + c2 199 + c3 churned 0 = 270.1, from two independent models
+    (mrr_daily,) = query("select sum(mrr) from marts.fct_mrr_daily where date_day = '2024-02-14'")[
+        0
+    ]
+    dim = query("select sum(current_mrr) from marts.dim_clients")[0][0]
+    assert mrr_daily == pytest.approx(270.1)
+    assert dim == pytest.approx(270.1)
+
+
+def test_dim_clients_marks_the_cancelled_client_churned(query):
+    row = query(
+        "select current_status, is_churned, churned_at, tenure_days from marts.dim_clients "
+        "where client_id = 'c3'"
+    )[0]
+    # subscribed 2024-01-10, cancelled 2024-02-12: 33 days of tenure
+    assert row == ("churned", True, datetime(2024, 2, 12, 10), 33)
+
+
+def test_engagement_rate_is_engagements_over_impressions(query):
+    rates = dict(
+        query(
+            "select activity_date, engagement_rate from marts.fct_platform_usage_daily "
+            "where client_id = 'c1' and platform = 'instagram'"
+        )
+    )
+    # 2024-01-10: (50+10+5+5) + (20+0+5+5) = 100 engagements over 1000 + 500 impressions
+    assert rates[date(2024, 1, 10)] == pytest.approx(100 / 1500)
+    assert rates[date(2024, 1, 11)] is None
+
+
+def test_customer_paths_respect_the_30_day_lookback(query):
+    rows = query(
+        "select path_id, converted, touch_count, channel_path, revenue from marts.fct_customer_paths "
+        "where customer_id = 'k1'"
+    )
+    # t1 is 37 days before order v1: its own non-converting path; t4 follows the last order
+    assert {row[0]: row[1:] for row in rows} == {
+        "c1:k1:0:n": (False, 1, "instagram", 0.0),
+        "c1:k1:0:c": (True, 2, "email > paid_search", 100.0),
+        "c1:k1:1:n": (False, 1, "instagram", 0.0),
+    }
+
+
+def test_hourly_api_p50_is_request_weighted_and_p99_is_the_minute_maximum(query):
+    p50, p99, error_rate = query(
+        "select latency_p50_ms, latency_p99_ms, error_rate from marts.fct_api_performance_hourly "
+        "where hour_at = '2024-02-14 10:00:00'"
+    )[0]
+    assert p50 == pytest.approx((100 * 10 + 100 * 20 + 200 * 40) / 400)
+    assert p99 == 300.0
+    assert error_rate == pytest.approx(8 / 400)
