@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import timedelta
 from pathlib import Path
 
@@ -34,7 +35,7 @@ def executor() -> dg.ExecutorDefinition:
 @dg.definitions
 def defs() -> dg.Definitions:
     loaded = dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
-    return dg.Definitions.merge(
-        loaded.map_asset_specs(func=with_freshness_policy),
-        dg.Definitions(executor=executor()),
-    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.PreviewWarning)  # map_asset_specs is "preview" in 1.13
+        fresh = loaded.map_asset_specs(func=with_freshness_policy)
+    return dg.Definitions.merge(fresh, dg.Definitions(executor=executor()))

@@ -52,7 +52,7 @@ def asset_lines(result: dg.ExecuteInProcessResult, instance: dg.DagsterInstance)
     }
     lines = []
     for event in result.get_asset_materialization_events():
-        mat = event.asset_materialization
+        mat = event.event_specific_data.materialization
         meta = mat.metadata
         rows = meta[ROW_COUNT].value if ROW_COUNT in meta else None
         seconds = meta[DBT_DURATION].value if DBT_DURATION in meta else step_seconds.get(event.step_key)
@@ -75,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", default="small", choices=["tiny", "small", "medium", "large"])
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--job", default="nightly_refresh")
+    parser.add_argument("--log-level", default="WARNING", help="Dagster console log level")
     args = parser.parse_args(argv)
 
     print(ensure_landing_data(args.scale, args.seed), flush=True)
@@ -83,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     instance = dg.DagsterInstance.get()
     started = time.perf_counter()
     result = defs().resolve_job_def(args.job).execute_in_process(
-        instance=instance, raise_on_error=False
+        instance=instance,
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
     )
     took = time.perf_counter() - started
     lines = asset_lines(result, instance)

@@ -28,3 +28,9 @@ def test_staging_models_share_the_staging_group():
     assert layer_and_domain(["bi_engine", "staging", "raw", "stg_raw__clients"]) == (
         "staging", "staging"
     )
+
+
+def test_shared_plumbing_outside_a_domain_folder_goes_to_staging():
+    assert layer_and_domain(["bi_engine", "intermediate", "common", "int_as_of_date"]) == (
+        "intermediate", "staging"
+    )

@@ -1,13 +1,12 @@
 """dbt models as assets; dbt tests become asset checks."""
 
-from __future__ import annotations
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 from pydantic import Field
 
 from dagster_project.defs.dbt.cli_args import dbt_build_args
-from dagster_project.defs.dbt.project import dbt_project
+from dagster_project.defs.dbt.project import dbt_project, release_dbt_duckdb_handle
 from dagster_project.defs.dbt.translator import BiDbtTranslator
 
 
@@ -33,4 +32,9 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: D
         vars={"attribution_lookback_days": config.attribution_lookback_days},
         full_refresh=config.full_refresh,
     )
-    yield from dbt.cli(args, context=context).stream().fetch_row_counts().fetch_column_metadata()
+    try:
+        yield from (
+            dbt.cli(args, context=context).stream().fetch_row_counts().fetch_column_metadata()
+        )
+    finally:
+        release_dbt_duckdb_handle()

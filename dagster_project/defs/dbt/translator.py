@@ -8,6 +8,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
+BUSINESS_DOMAINS = ("usage", "revenue", "subscriptions", "performance", "experiments")
 DOMAIN_OWNERS = {
     "usage": "team:product-analytics",
     "revenue": "team:growth-analytics",
@@ -21,20 +22,20 @@ DOMAIN_OWNERS = {
 def layer_and_domain(fqn: list[str]) -> tuple[str, str]:
     """``['bi_engine', 'marts', 'usage', 'fct_x']`` -> ``('marts', 'usage')``.
 
-    Staging models all sit in the ``staging`` group; other layers take the folder below the
-    layer as their business domain.
+    Models take the folder below their layer as their business domain; staging models and
+    shared plumbing outside a domain folder (e.g. ``intermediate/common``) sit in ``staging``.
     """
     layer = fqn[1] if len(fqn) > 2 else "models"
-    if layer == "staging" or len(fqn) < 4:
-        return layer, layer
-    return layer, fqn[2]
+    domain = fqn[2] if len(fqn) >= 4 else "staging"
+    return layer, domain if domain in BUSINESS_DOMAINS else "staging"
 
 
 class BiDbtTranslator(DagsterDbtTranslator):
     """Models keyed ``[schema, model]``; sources keep ``[raw, table]`` (the ingest assets)."""
 
     def __init__(self):
-        super().__init__(settings=DagsterDbtTranslatorSettings(enable_code_references=False))
+        # dbt source tests (rendered from the landing contract) become checks on the raw assets
+        super().__init__(settings=DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True))
 
     def get_asset_spec(
         self, manifest: Mapping[str, Any], unique_id: str, project: Any

@@ -1,0 +1,76 @@
+"""Shared fixtures: a simulated tiny landing folder and an isolated pipeline environment."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+TINY_SEED = 7
+
+
+@pytest.fixture(scope="session")
+def tiny_simulation(tmp_path_factory) -> Path:
+    """A pristine tiny simulation (landing/ and truth/); copy it before changing anything."""
+    from dagster_project.simulator import simulate
+
+    root = tmp_path_factory.mktemp("tiny_sim")
+    simulate("tiny", TINY_SEED, root / "landing", root / "truth")
+    return root
+
+
+@dataclass
+class PipelineEnv:
+    root: Path
+    landing: Path
+    truth: Path
+    duckdb_path: Path
+    dagster_home: Path
+
+
+def make_pipeline_env(tmp: Path, simulation: Path, mp: pytest.MonkeyPatch) -> PipelineEnv:
+    """Point settings, dbt and Dagster at a private copy of ``simulation`` under ``tmp``."""
+    root = tmp / "data"
+    shutil.copytree(simulation, root)
+    env = PipelineEnv(
+        root=root,
+        landing=root / "landing",
+        truth=root / "truth",
+        duckdb_path=root / "warehouse.duckdb",
+        dagster_home=tmp / "dagster_home",
+    )
+    env.dagster_home.mkdir()
+    (env.dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    for name, value in {
+        "BI_DATA_DIR": root,
+        "BI_LANDING_DIR": env.landing,
+        "BI_TRUTH_DIR": env.truth,
+        "BI_DUCKDB_PATH": env.duckdb_path,
+        "BI_WAREHOUSE": "duckdb",
+        "DAGSTER_HOME": env.dagster_home,
+    }.items():
+        mp.setenv(name, str(value))
+    return env
+
+
+@pytest.fixture
+def pipeline_env(tmp_path, tiny_simulation, monkeypatch) -> PipelineEnv:
+    """A private copy of tiny data with the environment pointing at it (per test)."""
+    return make_pipeline_env(tmp_path, tiny_simulation, monkeypatch)
+
+
+@pytest.fixture(scope="module")
+def module_pipeline_env(tmp_path_factory, tiny_simulation) -> Iterator[PipelineEnv]:
+    """The same, shared by the tests of one module (for expensive full builds)."""
+    with pytest.MonkeyPatch.context() as mp:
+        yield make_pipeline_env(tmp_path_factory.mktemp("pipeline"), tiny_simulation, mp)
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "integration" in Path(str(item.fspath)).parts:
+            item.add_marker(pytest.mark.integration)
