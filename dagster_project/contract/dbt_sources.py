@@ -1,4 +1,9 @@
-"""Render the landing contract as the dbt sources file, so dbt and Python cannot drift apart."""
+"""Render the landing contract as the dbt sources file, so dbt and Python cannot drift apart.
+
+The sources carry names, types, descriptions and the contract's rules as ``meta``; they carry no
+dbt tests, because the raw tables are validated where they are loaded (ingest rules, quarantine
+and the expectation-suite asset checks), and the staging models test their keys again.
+"""
 
 from __future__ import annotations
 
@@ -15,18 +20,6 @@ HEADER = (
 )
 
 
-def _column_tests(table: TableContract, column: str) -> list:
-    contract = table.column(column)
-    tests: list = []
-    if column in table.required_columns:
-        tests.append("not_null")
-    if table.key == (column,):
-        tests.append("unique")
-    if contract.allowed is not None:
-        tests.append({"accepted_values": {"arguments": {"values": list(contract.allowed)}}})
-    return tests
-
-
 def _table_entry(table: TableContract) -> dict:
     entry: dict = {
         "name": table.name,
@@ -36,15 +29,11 @@ def _table_entry(table: TableContract) -> dict:
     }
     for c in table.columns:
         col: dict = {"name": c.name, "data_type": c.sql_type, "description": c.description}
-        tests = _column_tests(table, c.name)
-        if tests:
-            col["data_tests"] = tests
+        if c.allowed is not None:
+            col["meta"] = {"allowed": list(c.allowed)}
+        if not c.nullable or c.name in table.key:
+            col.setdefault("meta", {})["nullable"] = False
         entry["columns"].append(col)
-    if len(table.key) > 1:
-        # generic test defined in dbt/macros/tests/unique_combination_of_columns.sql
-        entry["data_tests"] = [
-            {"unique_combination_of_columns": {"arguments": {"combination_of_columns": list(table.key)}}}
-        ]
     return entry
 
 

@@ -61,5 +61,7 @@ def test_dbt_sources_agree_with_contract_column_by_column():
         assert list(columns) == contract.column_names
         for c in contract.columns:
             assert columns[c.name]["data_type"] == c.sql_type
-            tests = columns[c.name].get("data_tests", [])
-            assert ("not_null" in tests) == (c.name in contract.required_columns)
+            assert columns[c.name]["description"] == c.description
+            meta = columns[c.name].get("meta", {})
+            assert meta.get("allowed") == (list(c.allowed) if c.allowed else None)
+            assert meta.get("nullable", True) == (c.name not in contract.required_columns)

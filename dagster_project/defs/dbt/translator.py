@@ -34,8 +34,7 @@ class BiDbtTranslator(DagsterDbtTranslator):
     """Models keyed ``[schema, model]``; sources keep ``[raw, table]`` (the ingest assets)."""
 
     def __init__(self):
-        # dbt source tests (rendered from the landing contract) become checks on the raw assets
-        super().__init__(settings=DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True))
+        super().__init__(settings=DagsterDbtTranslatorSettings(enable_code_references=False))
 
     def get_asset_spec(
         self, manifest: Mapping[str, Any], unique_id: str, project: Any
