@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -91,6 +92,57 @@ def _file_reports(
     return reports
 
 
+BATCH_ROWS = 1_000_000  # rows validated and written at a time: bounds memory on big deliveries
+
+
+def _readable_chunks(
+    files: list[LandingFile], contract: TableContract, rejected: list[tuple[LandingFile, str]]
+) -> Iterator[list[tuple[LandingFile, pl.DataFrame]]]:
+    """Read ``files`` in order, yielding groups of about ``BATCH_ROWS`` rows.
+
+    Unreadable files are appended to ``rejected`` and skipped.
+    """
+    chunk, rows = [], 0
+    for f in files:
+        try:
+            frame = read_file(f.path, contract)
+        except UnreadableFile as exc:
+            rejected.append((f, exc.reason))
+            continue
+        chunk.append((f, frame.with_columns(pl.lit(f.rel_path).alias(SOURCE_FILE))))
+        rows += frame.height
+        if rows >= BATCH_ROWS:
+            yield chunk
+            chunk, rows = [], 0
+    if chunk:
+        yield chunk
+
+
+def _load_chunk(
+    session: WarehouseSession,
+    contract: TableContract,
+    chunk: list[tuple[LandingFile, pl.DataFrame]],
+    now: datetime,
+) -> list[FileReport]:
+    """Validate one chunk and append its valid and quarantined rows.
+
+    Keys repeated across chunks are caught by the check against ``raw``, which already holds the
+    earlier chunks' rows in this transaction.
+    """
+    frames = [frame for _, frame in chunk]
+    result = validate_batch(frames, contract, now, lambda k: _existing_keys(session, contract, k))
+    if result.valid.height:
+        session.write(
+            raw_table(contract.name),
+            result.valid.with_columns(pl.lit(now, pl.Datetime("us")).alias("_loaded_at")),
+            mode="append",
+        )
+    if result.quarantine.height:
+        session.write(quarantine_table(contract.name), result.quarantine, mode="append")
+    rows_read = {f.rel_path: frame.height for f, frame in chunk}
+    return _file_reports([f for f, _ in chunk], result.valid, result.quarantine, rows_read)
+
+
 def ingest_table(
     session: WarehouseSession, table_name: str, landing_dir: str | Path, now: datetime | None = None
 ) -> IngestReport:
@@ -112,31 +164,22 @@ def ingest_table(
         discover_files(Path(landing_dir), table_name),
         set(zip(recorded["file_path"], recorded["sha256"])),
     )
-    frames, accepted, duplicates, rejected = [], [], [], []
+    to_read, duplicates = [], []
     for f in candidates:
         if f.sha256 in seen_sha:
             duplicates.append((f, seen_sha[f.sha256]))
-            continue
-        try:
-            frame = read_file(f.path, contract)
-        except UnreadableFile as exc:
-            rejected.append((f, exc.reason))
-            continue
-        seen_sha[f.sha256] = f.rel_path
-        frames.append(frame.with_columns(pl.lit(f.rel_path).alias(SOURCE_FILE)))
-        accepted.append(f)
+        else:
+            seen_sha[f.sha256] = f.rel_path
+            to_read.append(f)
 
-    result = validate_batch(frames, contract, now, lambda k: _existing_keys(session, contract, k))
-    if result.valid.height:
-        session.write(
-            raw_table(table_name),
-            result.valid.with_columns(pl.lit(now, pl.Datetime("us")).alias("_loaded_at")),
-            mode="append",
-        )
-    if result.quarantine.height:
-        session.write(quarantine_table(table_name), result.quarantine, mode="append")
-    rows_read = {f.rel_path: frame.height for f, frame in zip(accepted, frames)}
-    reports = _file_reports(accepted, result.valid, result.quarantine, rows_read)
+    reports: list[FileReport] = []
+    rejected: list[tuple[LandingFile, str]] = []
+    for chunk in _readable_chunks(to_read, contract, rejected):
+        reports += _load_chunk(session, contract, chunk, now)
+    # a copy of an unreadable file is just as unreadable: reject it too, so it is retried
+    unreadable = {f.rel_path: reason for f, reason in rejected}
+    rejected += [(f, unreadable[first]) for f, first in duplicates if first in unreadable]
+    duplicates = [(f, first) for f, first in duplicates if first not in unreadable]
     record_files(session, table_name, now, reports, duplicates, rejected)
     count = session.scalar(f"select count(*) from {qualified(raw_table(table_name))}")
     return IngestReport(

@@ -204,3 +204,29 @@ def test_failed_load_rolls_back_everything(wh, landing, monkeypatch):
     with pytest.raises(RuntimeError, match="boom"):
         ingest(wh, landing)
     assert snapshot(wh) == before
+
+
+def test_big_deliveries_load_in_chunks_with_keys_checked_across_chunks(wh, landing, monkeypatch):
+    from dagster_project.ingest import load
+
+    monkeypatch.setattr(load, "BATCH_ROWS", 4)
+    rows = valid_rows(T, 10)
+    write_landing_file(rows.head(6), landing_path(landing, T, "2024-01-01"))
+    write_landing_file(rows.tail(6), landing_path(landing, T, "2024-01-02"))  # rows 5-6 repeat
+    report = ingest(wh, landing)
+    assert [(f.rows_read, f.rows_loaded, f.rows_quarantined) for f in report.files] == [
+        (6, 6, 0),
+        (6, 4, 2),
+    ]
+    assert report.raw_row_count == 10
+    assert wh.read(f"select distinct rule from raw_quarantine.{T}")["rule"].to_list() == [
+        "duplicate_key"
+    ]
+
+
+def test_a_copy_of_an_unreadable_file_is_rejected_too(wh, landing):
+    put(landing, "a.csv", b"")
+    put(landing, "b.csv", b"")
+    report = ingest(wh, landing)
+    assert sorted(f for f, _ in report.rejected) == [f"{T}/a.csv", f"{T}/b.csv"]
+    assert report.duplicates == []

@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 
 from dagster_project.contract import RAW_TABLES, table
-from dagster_project.simulator import scale_row_counts, simulate
+from dagster_project.simulator import MEASURED_ROW_COUNTS, scale_row_counts, simulate
 from dagster_project.simulator.__main__ import main
 from dagster_project.simulator.shapley import noisy_or, shapley_by_set
 
@@ -86,6 +86,12 @@ def test_tiny_row_counts_are_in_the_documented_range(tiny):
     assert man["days"] == scale_row_counts()["tiny"]["days"]
     assert 80_000 <= man["total_rows"] <= 400_000
     assert man["rows"]["clients"] >= 100 and man["rows"]["touchpoints"] >= 10_000
+
+
+def test_tiny_row_counts_are_the_published_ones(tiny):
+    # README's table quotes MEASURED_ROW_COUNTS; a change to the simulator must update both
+    man = json.loads((tiny / "landing" / "_simulation.json").read_text())
+    assert man["rows"] == MEASURED_ROW_COUNTS["tiny"]
 
 
 def test_advance_days_equals_a_longer_run_file_by_file(tmp_path, capsys):
