@@ -81,11 +81,8 @@ select
     cast(comments as bigint) as comments,
     cast(shares as bigint) as shares,
     cast(saves as bigint) as saves,
-    cast(likes + comments + shares + saves as bigint) as engagements,
-    cast(
-        cast(likes + comments + shares + saves as double precision) / nullif(impressions, 0)
-        as double precision
-    ) as engagement_rate,
+    cast({{ engagements() }} as bigint) as engagements,
+    cast({{ engagement_rate() }} as double precision) as engagement_rate,
     cast(clicks as bigint) as clicks,
     cast(followers_gained as bigint) as followers_gained
 from joined
