@@ -74,3 +74,25 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "integration" in Path(str(item.fspath)).parts:
             item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A throwaway PostgreSQL 15 for the whole session (skips when the binaries are missing).
+
+    Lives outside pytest's temp folder: the ``postgres`` user cannot enter root's private one.
+    """
+    import tempfile
+
+    from dagster_project.devtools import pgserver
+
+    if not pgserver.binaries_available():
+        pytest.skip("PostgreSQL binaries not installed (.ci/run installs them)")
+    folder = Path(tempfile.mkdtemp(prefix="bi_pg_"))
+    os.chmod(folder, 0o755)
+    server = pgserver.start(folder / "server")
+    try:
+        yield server
+    finally:
+        pgserver.stop(folder / "server", remove=True)
+        shutil.rmtree(folder, ignore_errors=True)
