@@ -1,5 +1,9 @@
-"""dbt models as assets; dbt tests become asset checks."""
+"""dbt models as assets; dbt tests become asset checks.
 
+Two definitions over the one dbt project: the models up to the marts, and the BI-facing
+reporting layer, which may read the analytics tables that Python assets build from the marts
+(so the reporting models run in a later step than the marts).
+"""
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
@@ -8,6 +12,8 @@ from pydantic import Field
 from dagster_project.defs.dbt.cli_args import dbt_build_args
 from dagster_project.defs.dbt.project import dbt_project, release_dbt_duckdb_handle
 from dagster_project.defs.dbt.translator import BiDbtTranslator
+
+REPORTING = "path:models/reporting"
 
 
 class DbtBuildConfig(dg.Config):
@@ -21,13 +27,7 @@ class DbtBuildConfig(dg.Config):
     full_refresh: bool = Field(default=False, description="Rebuild incremental models from scratch.")
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    dagster_dbt_translator=BiDbtTranslator(),
-)
-def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
-    """Build the selected dbt models and run their tests (row counts and columns as metadata)."""
+def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
     args = dbt_build_args(
         vars={"attribution_lookback_days": config.attribution_lookback_days},
         full_refresh=config.full_refresh,
@@ -38,3 +38,28 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: D
         )
     finally:
         release_dbt_duckdb_handle()
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=BiDbtTranslator(),
+    exclude=REPORTING,
+)
+def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
+    """Build the staging, intermediate and mart models and run their tests."""
+    yield from _build(context, dbt, config)
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=BiDbtTranslator(),
+    select=REPORTING,
+    name="dbt_reporting_models",
+)
+def dbt_reporting_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig
+):
+    """Build the reporting models (marts and analytics tables shaped for BI tools)."""
+    yield from _build(context, dbt, config)
