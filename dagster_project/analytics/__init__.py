@@ -1,0 +1,1 @@
+"""Pure computations: polars/numpy in, polars out. No Dagster imports, no I/O."""
