@@ -51,7 +51,7 @@ def _as_server_user() -> list[str]:
 
 
 def _run(args: list[str]) -> None:
-    proc = subprocess.run(_as_server_user() + args, capture_output=True, text=True)
+    proc = subprocess.run(_as_server_user() + args, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(args[:2])} failed: {proc.stderr.strip() or proc.stdout.strip()}")
 

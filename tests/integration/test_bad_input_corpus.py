@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 
 def first_file(landing, table):
-    return sorted((landing / table).rglob("*.parquet"))[0]
+    return min((landing / table).rglob("*.parquet"))
 
 
 def sample(landing, table, n=5) -> pl.DataFrame:
@@ -110,7 +110,7 @@ def test_corpus_has_at_least_fifteen_malformed_files(pipeline_env):
 
 
 def test_each_bad_row_is_quarantined_with_file_row_rule_and_value(corpus_run):
-    env, _, rows, _, con = corpus_run
+    _, _, rows, _, con = corpus_run
     for table in {f.split("/")[0] for f in rows}:
         q = con.sql(
             f"select source_file, source_row, rule, column_name, value from raw_quarantine.{table}"

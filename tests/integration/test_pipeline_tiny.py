@@ -5,8 +5,8 @@ from __future__ import annotations
 import dagster as dg
 import duckdb
 import polars as pl
-from polars.testing import assert_frame_equal
 import pytest
+from polars.testing import assert_frame_equal
 
 from dagster_project.contract import RAW_TABLES
 

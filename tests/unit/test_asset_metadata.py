@@ -7,10 +7,10 @@ import base64
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import polars as pl  # noqa: E402
+import matplotlib.pyplot as plt
+import polars as pl
 
-from dagster_project.defs.metadata import markdown_table, png_markdown, table_metadata  # noqa: E402
+from dagster_project.defs.metadata import markdown_table, png_markdown, table_metadata
 
 
 def test_table_metadata_counts_rows_and_describes_columns():
