@@ -8,7 +8,8 @@ PORT ?= 3000
 export DAGSTER_HOME := $(CURDIR)/.dagster
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: install prepare run dev test test-fast bench lint clean contract
+.PHONY: install prepare run dev test test-fast bench lint clean contract \
+	pg-up pg-down pg-roles run-postgres dev-postgres
 
 $(STAMP): pyproject.toml
 	python3 -m venv .venv
@@ -29,6 +30,39 @@ prepare: install $(DAGSTER_HOME)/dagster.yaml
 ## run: simulate SCALE data (default small) if the landing folder is empty, materialize every asset, print a summary
 run: prepare
 	$(PY) -m dagster_project.pipeline --scale $(SCALE) --seed $(SEED)
+
+# Production mode on a local throwaway PostgreSQL 15 (README "Production mode"): the warehouse in
+# database bi, Dagster's runs/events/schedules in database dagster, DAGSTER_HOME=.dagster-pg.
+PG_DIR ?= .pg
+PG_PORT ?= 55432
+# The pipeline connects as bi_writer (created by pg-roles); Dagster's own storage as postgres.
+PG_ENV := BI_WAREHOUSE=postgres BI_PG_HOST=127.0.0.1 BI_PG_PORT=$(PG_PORT) BI_PG_USER=bi_writer \
+	BI_PG_PASSWORD= BI_PG_DB=bi DAGSTER_PG_USER=postgres DAGSTER_PG_PASSWORD= DAGSTER_PG_DB=dagster \
+	DAGSTER_HOME=$(CURDIR)/.dagster-pg
+
+## pg-up: start (initialising the first time) PostgreSQL in $(PG_DIR) on 127.0.0.1:$(PG_PORT)
+pg-up: install
+	$(PY) -m dagster_project.devtools.pgserver up --dir $(PG_DIR) --port $(PG_PORT) --db bi --db dagster
+
+## pg-down: stop it (the data stays in $(PG_DIR); `rm -rf $(PG_DIR)` to start afresh)
+pg-down: install
+	$(PY) -m dagster_project.devtools.pgserver down --dir $(PG_DIR)
+
+## pg-roles: create or update the roles, grants, row-level security and the audit log (idempotent)
+pg-roles: pg-up
+	$(PY) -m dagster_project.postgres.roles --dsn "host=127.0.0.1 port=$(PG_PORT) user=postgres dbname=bi"
+
+.dagster-pg/dagster.yaml: dagster.postgres.yaml.example
+	mkdir -p .dagster-pg
+	cp dagster.postgres.yaml.example $@
+
+## run-postgres: like `make run`, with the warehouse and the Dagster instance on PostgreSQL
+run-postgres: pg-roles prepare .dagster-pg/dagster.yaml
+	$(PG_ENV) $(PY) -m dagster_project.pipeline --scale $(SCALE) --seed $(SEED)
+
+## dev-postgres: the Dagster UI over the PostgreSQL warehouse and instance
+dev-postgres: pg-roles prepare .dagster-pg/dagster.yaml
+	$(PG_ENV) .venv/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(PORT)
 
 ## dev: the Dagster UI on http://127.0.0.1:$(PORT)
 dev: prepare
@@ -54,4 +88,4 @@ contract: install
 	$(PY) -m dagster_project.contract
 
 clean:
-	rm -rf data .dagster dbt/target dbt/logs bench/results .pytest_cache
+	rm -rf data .dagster .dagster-pg dbt/target dbt/logs bench/results .pytest_cache

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from psycopg.conninfo import make_conninfo
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
 
@@ -17,11 +19,27 @@ class Settings:
     truth_dir: Path
     warehouse_backend: str  # "duckdb" | "postgres"
     duckdb_path: Path
-    postgres_dsn: str | None
+    pg_host: str
+    pg_port: int
+    pg_user: str
+    pg_password: str
+    pg_db: str
 
     @property
     def dbt_target(self) -> str:
+        """dbt's target follows the warehouse (``dbt/profiles.yml`` names them alike)."""
         return self.warehouse_backend
+
+    @property
+    def postgres_dsn(self) -> str:
+        """libpq connection string built from the ``BI_PG_*`` settings."""
+        return make_conninfo(
+            host=self.pg_host,
+            port=self.pg_port,
+            user=self.pg_user,
+            password=self.pg_password or None,
+            dbname=self.pg_db,
+        )
 
 
 def get_settings() -> Settings:
@@ -36,16 +54,27 @@ def get_settings() -> Settings:
         truth_dir=Path(os.environ.get("BI_TRUTH_DIR", data_dir / "truth")).resolve(),
         warehouse_backend=backend,
         duckdb_path=Path(os.environ.get("BI_DUCKDB_PATH", data_dir / "warehouse.duckdb")).resolve(),
-        postgres_dsn=os.environ.get("BI_POSTGRES_DSN"),
+        # the same variables and defaults as the postgres output of dbt/profiles.yml
+        pg_host=os.environ.get("BI_PG_HOST", "127.0.0.1"),
+        pg_port=int(os.environ.get("BI_PG_PORT", "5432")),
+        pg_user=os.environ.get("BI_PG_USER", "postgres"),
+        pg_password=os.environ.get("BI_PG_PASSWORD", ""),
+        pg_db=os.environ.get("BI_PG_DB", "bi"),
     )
 
 
 def export_dbt_environment(settings: Settings) -> None:
     """Make dbt subprocesses use the same warehouse as this process.
 
-    dbt reads its connection from ``dbt/profiles.yml``, which takes the DuckDB path and target
-    from these variables; dagster-dbt passes this process's environment on to dbt.
+    dbt reads its connection from ``dbt/profiles.yml``, which takes the target, the DuckDB path
+    and the PostgreSQL connection from these variables; dagster-dbt passes this process's
+    environment on to dbt. Set, not defaulted: the target always follows ``BI_WAREHOUSE``.
     """
-    os.environ.setdefault("BI_DUCKDB_PATH", str(settings.duckdb_path))
-    os.environ.setdefault("DBT_TARGET", settings.dbt_target)
+    os.environ["DBT_TARGET"] = settings.dbt_target
+    os.environ["BI_DUCKDB_PATH"] = str(settings.duckdb_path)
+    os.environ["BI_PG_HOST"] = settings.pg_host
+    os.environ["BI_PG_PORT"] = str(settings.pg_port)
+    os.environ["BI_PG_USER"] = settings.pg_user
+    os.environ["BI_PG_PASSWORD"] = settings.pg_password
+    os.environ["BI_PG_DB"] = settings.pg_db
 

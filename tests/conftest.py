@@ -96,3 +96,34 @@ def pg_server():
     finally:
         pgserver.stop(folder / "server", remove=True)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_dsn(pg_server) -> Iterator[str]:
+    """A fresh, empty database on the session's server for one test (dropped afterwards)."""
+    import uuid
+
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_server.conninfo(), autocommit=True) as con:
+        con.execute(f'create database "{name}"')
+    yield pg_server.conninfo(name)
+    with psycopg.connect(pg_server.conninfo(), autocommit=True) as con:
+        con.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_warehouse(request, tmp_path):
+    """A ``Warehouse`` on an empty DuckDB file, then on an empty PostgreSQL database."""
+    from dagster_project.warehouse import Warehouse
+
+    if request.param == "duckdb":
+        return Warehouse(duckdb_path=str(tmp_path / "w.duckdb"))
+    return Warehouse(backend="postgres", postgres_dsn=request.getfixturevalue("pg_dsn"))
+
+
+@pytest.fixture(scope="session")
+def pipeline_env_factory():
+    """``make_pipeline_env`` for tests that build several environments in one test/module."""
+    return make_pipeline_env

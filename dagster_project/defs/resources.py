@@ -19,6 +19,11 @@ def resources() -> dg.Definitions:
                 duckdb_path=str(settings.duckdb_path),
                 postgres_dsn=settings.postgres_dsn,
             ),
-            "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
+            # the target is passed explicitly: dbt_project's was fixed when it was imported
+            "dbt": DbtCliResource(
+                project_dir=dbt_project,
+                dbt_executable=dbt_executable(),
+                target=settings.dbt_target,
+            ),
         }
     )

@@ -72,8 +72,9 @@ def start(folder: Path, port: int | None = None, databases: tuple[str, ...] = ("
         f"-p {server.port} -k {folder} -c listen_addresses=127.0.0.1 "
         "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     )
-    _run([str(PG_BIN / "pg_ctl"), "-D", str(server.data_dir), "-l", str(folder / "server.log"),
-          "-w", "-o", options, "start"])
+    if not is_running(folder):  # `up` twice is fine
+        _run([str(PG_BIN / "pg_ctl"), "-D", str(server.data_dir), "-l", str(folder / "server.log"),
+              "-w", "-o", options, "start"])
     (folder / "port").write_text(str(server.port))
     import psycopg
 
@@ -83,6 +84,16 @@ def start(folder: Path, port: int | None = None, databases: tuple[str, ...] = ("
             if db not in existing:
                 con.execute(f'create database "{db}"')
     return server
+
+
+def is_running(folder: Path) -> bool:
+    """Whether the server whose data is in ``folder/data`` is running (``pg_ctl status``)."""
+    data = folder.resolve() / "data"
+    if not (data / "PG_VERSION").exists():
+        return False
+    status = subprocess.run(_as_server_user() + [str(PG_BIN / "pg_ctl"), "-D", str(data), "status"],
+                            capture_output=True, check=False)
+    return status.returncode == 0
 
 
 def stop(folder: Path, remove: bool = False) -> None:
@@ -99,9 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("action", choices=["up", "down"])
     parser.add_argument("--dir", type=Path, default=Path(".pg"))
     parser.add_argument("--port", type=int, default=55432)
+    parser.add_argument("--db", action="append", help="database to create (repeatable; default bi)")
     args = parser.parse_args(argv)
     if args.action == "up":
-        server = start(args.dir, args.port)
+        server = start(args.dir, args.port, tuple(args.db or ["bi"]))
         print(f"PostgreSQL on 127.0.0.1:{server.port} (data in {server.data_dir}); "
               f"connect: psql \"{server.conninfo('bi')}\"")
     else:

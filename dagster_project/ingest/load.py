@@ -52,15 +52,14 @@ def _existing_keys(session: WarehouseSession, contract: TableContract, keys: pl.
     target = raw_table(contract.name)
     if session.scalar(f"select 1 from {qualified(target)} limit 1") is None:
         return keys.clear()
-    scratch = f"ops._ingest_keys_{contract.name}"
-    session.write(scratch, keys, mode="replace")
+    scratch = session.temp_table(f"_ingest_keys_{contract.name}", keys)
     on = " and ".join(f'k."{c}" = r."{c}"' for c in contract.key)
     cols = ", ".join(f'k."{c}"' for c in contract.key)
     found = session.read(
-        f"select distinct {cols} from {qualified(scratch)} k join {qualified(target)} r on {on}"
+        f"select distinct {cols} from {scratch} k join {qualified(target)} r on {on}"
     )
-    session.execute(f"drop table {qualified(scratch)}")
-    return found
+    session.execute(f"drop table {scratch}")
+    return found.cast(dict(keys.schema))
 
 
 def _file_reports(

@@ -9,7 +9,10 @@ from dagster_project.contract import RAW_TABLES
 
 pytestmark = pytest.mark.integration
 
-DOMAIN_GROUPS = {"ingest", "staging", "usage", "revenue", "subscriptions", "performance", "experiments"}
+DOMAIN_GROUPS = {
+    "ingest", "staging", "usage", "revenue", "subscriptions", "performance", "experiments",
+    "attribution",
+}
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,8 @@ KEY = dg.AssetKey(["raw", T])
 
 
 @pytest.fixture
-def wh(tmp_path):
-    return Warehouse(duckdb_path=str(tmp_path / "w.duckdb"))
+def wh(any_warehouse):
+    return any_warehouse
 
 
 def run(wh, landing):

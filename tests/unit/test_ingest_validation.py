@@ -14,14 +14,13 @@ import pytest
 
 from dagster_project.ingest.load import ingest_table
 from dagster_project.ingest.testing import landing_path, valid_rows, write_landing_file
-from dagster_project.warehouse import Warehouse
 
 NOW = datetime(2026, 1, 1)
 
 
 @pytest.fixture
-def wh(tmp_path):
-    return Warehouse(duckdb_path=str(tmp_path / "w.duckdb"))
+def wh(any_warehouse):
+    return any_warehouse
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Warehouse writes: replace/append/upsert semantics and atomicity on the real DuckDB file."""
+"""Warehouse writes: replace/append/upsert semantics and atomicity, on a real DuckDB file and a
+real PostgreSQL database."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from dagster_project.warehouse import Warehouse
 
 
 @pytest.fixture
-def wh(tmp_path):
-    return Warehouse(duckdb_path=str(tmp_path / "w.duckdb"))
+def wh(any_warehouse):
+    return any_warehouse
 
 
 def frame(ids, values):
@@ -56,7 +57,7 @@ def test_killed_writer_leaves_the_old_table(wh, tmp_path):
         f"""
         import os, polars as pl
         from dagster_project.warehouse import Warehouse
-        wh = Warehouse(duckdb_path={wh.duckdb_path!r})
+        wh = Warehouse(**{wh.model_dump()!r})
         with wh.session() as s:
             s.write("marts.t", pl.DataFrame({{"id": list(range(200000)), "v": [0.0] * 200000}}))
             os._exit(9)  # killed before commit
@@ -65,3 +66,64 @@ def test_killed_writer_leaves_the_old_table(wh, tmp_path):
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, check=False)
     assert proc.returncode == 9, proc.stderr.decode()
     assert wh.read("select id from marts.t")["id"].to_list() == [1]
+
+
+def test_every_contract_dtype_and_null_round_trips(wh):
+    from datetime import date, datetime
+
+    df = pl.DataFrame(
+        {
+            "i": [1, None, -(2**62)],
+            "f": [0.1, None, 1e300],
+            "s": ["a", "", None],  # empty string and null stay apart
+            "b": [True, None, False],
+            "t": [datetime(2024, 1, 1, 1, 2, 3, 456), None, datetime(2000, 1, 1)],
+            "d": [date(2024, 2, 29), None, date(2000, 1, 1)],
+        }
+    )
+    wh.write("marts.types", df)
+    back = wh.read("select * from marts.types order by i nulls last")
+    assert back.schema == df.schema
+    assert back.rows() == df.sort("i", nulls_last=True).rows()
+
+
+def test_question_marks_in_string_literals_are_not_placeholders(wh):
+    wh.write("marts.t", frame([1, 2], [1.0, 2.0]))
+    got = wh.read("select '?%' as q, id from marts.t where id = ?", [2])
+    assert got.rows() == [("?%", 2)]
+
+
+def test_replace_keeps_a_view_that_selects_from_the_table(wh):
+    wh.write("marts.t", frame([1, 2], [1.0, 2.0]))
+    wh.execute("create view marts.v as select id from marts.t")
+    wh.write("marts.t", frame([7, 8, 9], [7.0, 8.0, 9.0]))
+    assert wh.read("select id from marts.v order by id")["id"].to_list() == [7, 8, 9]
+
+
+@pytest.mark.postgres
+def test_parallel_sessions_creating_the_same_schema_and_table_both_succeed(pg_dsn):
+    """Dagster's multiprocess executor runs ingest steps in parallel; `create ... if not
+    exists` inside two open transactions would make one of them fail."""
+    import threading
+
+    wh = Warehouse(backend="postgres", postgres_dsn=pg_dsn)
+    errors, barrier = [], threading.Barrier(2)
+
+    def step(n):
+        try:
+            with wh.session() as s:
+                barrier.wait()
+                s.create_table("ops.shared", [("k", "varchar")])
+                s.write(f"ops.own_{n}", frame([n], [1.0]))
+                s.execute("insert into ops.shared values (?)", [str(n)])
+                barrier.wait()  # both transactions open until both have written
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=step, args=(n,)) for n in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert errors == []
+    assert sorted(wh.read("select k from ops.shared")["k"].to_list()) == ["1", "2"]

@@ -1,0 +1,1 @@
+"""PostgreSQL administration for production mode: roles, BI access, the audit log."""

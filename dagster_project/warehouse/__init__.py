@@ -1,0 +1,81 @@
+"""The ``Warehouse`` resource: read SQL into polars, write polars frames atomically.
+
+One interface (:class:`WarehouseSession`), two backends chosen by settings: an embedded DuckDB
+file (default, :mod:`.duckdb_backend`) and PostgreSQL (production, :mod:`.postgres_backend`).
+Every write runs in the session's one transaction, so a failed or killed run never leaves a
+half-written table: readers see the old table or the new one, nothing in between.
+
+Write modes:
+- ``replace``: the table becomes exactly the frame;
+- ``append``: the frame's rows are added;
+- ``upsert``: rows whose ``key`` matches a frame row are replaced, the others kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager as ContextManager
+
+import dagster as dg
+import polars as pl
+
+from dagster_project.warehouse.base import WarehouseSession, WriteMode, qualified, quote
+from dagster_project.warehouse.duckdb_backend import DuckDBSession
+from dagster_project.warehouse.postgres_backend import PostgresSession
+
+__all__ = ["Warehouse", "WarehouseSession", "WriteMode", "qualified", "quote"]
+
+
+def _postgres(w: Warehouse) -> ContextManager[WarehouseSession]:
+    if not w.postgres_dsn:
+        raise ValueError("the postgres warehouse needs postgres_dsn (settings: BI_PG_*)")
+    return PostgresSession.open(w.postgres_dsn)
+
+
+_BACKENDS: dict[str, Callable[[Warehouse], ContextManager[WarehouseSession]]] = {
+    "duckdb": lambda w: DuckDBSession.open(w.duckdb_path),
+    "postgres": _postgres,
+}
+
+
+class Warehouse(dg.ConfigurableResource):
+    """The analytics warehouse: DuckDB file by default, PostgreSQL in production."""
+
+    backend: str = "duckdb"
+    duckdb_path: str = "data/warehouse.duckdb"
+    postgres_dsn: str | None = None
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[WarehouseSession]:
+        """A connection in one transaction: committed on success, rolled back on error."""
+        if self.backend not in _BACKENDS:
+            raise ValueError(f"unknown warehouse backend {self.backend!r} (duckdb | postgres)")
+        with _BACKENDS[self.backend](self) as session:
+            yield session
+
+    def read(self, sql: str, params: Sequence | None = None) -> pl.DataFrame:
+        with self.session() as s:
+            return s.read(sql, params)
+
+    def scalar(self, sql: str, params: Sequence | None = None):
+        with self.session() as s:
+            return s.scalar(sql, params)
+
+    def execute(self, sql: str, params: Sequence | None = None) -> None:
+        with self.session() as s:
+            s.execute(sql, params)
+
+    def write(
+        self,
+        table: str,
+        df: pl.DataFrame,
+        mode: WriteMode = "replace",
+        key: Sequence[str] | None = None,
+    ) -> int:
+        with self.session() as s:
+            return s.write(table, df, mode, key)
+
+    def table_exists(self, table: str) -> bool:
+        with self.session() as s:
+            return s.table_exists(table)

@@ -1,0 +1,85 @@
+"""The interface both warehouse backends implement: one connection inside one transaction."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Literal
+
+import polars as pl
+
+WriteMode = Literal["replace", "append", "upsert"]
+WRITE_MODES = ("replace", "append", "upsert")
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def qualified(table: str) -> str:
+    """``schema.table`` quoted; a bare name is left to the search path."""
+    return ".".join(quote(part) for part in table.split("."))
+
+
+def check_write_args(table: str, mode: str, key: Sequence[str] | None) -> None:
+    if mode not in WRITE_MODES:
+        raise ValueError(f"unknown write mode {mode!r}")
+    if mode == "upsert" and not key:
+        raise ValueError(f"upsert into {table} needs key columns")
+
+
+class WarehouseSession(ABC):
+    """What ``Warehouse.session()`` yields: one open connection inside one transaction.
+
+    SQL passed in is portable SQL with ``?`` placeholders (DuckDB's style); the PostgreSQL
+    backend translates them. Committed when the ``with`` block ends, rolled back on error.
+    """
+
+    @abstractmethod
+    def execute(self, sql: str, params: Sequence | None = None) -> None: ...
+
+    @abstractmethod
+    def read(self, sql: str, params: Sequence | None = None) -> pl.DataFrame:
+        """The query's result as a polars frame (SQL types mapped to polars dtypes)."""
+
+    @abstractmethod
+    def scalar(self, sql: str, params: Sequence | None = None):
+        """The first column of the first row, or None when there is no row."""
+
+    @abstractmethod
+    def write(
+        self,
+        table: str,
+        df: pl.DataFrame,
+        mode: WriteMode = "replace",
+        key: Sequence[str] | None = None,
+    ) -> int:
+        """Write ``df`` to ``schema.table`` (created from the frame's dtypes if missing).
+
+        ``replace``: the table becomes exactly the frame; ``append``: rows added by column name;
+        ``upsert``: rows whose ``key`` matches a frame row are replaced, the others kept.
+        Returns the number of rows written.
+        """
+
+    @abstractmethod
+    def temp_table(self, name: str, df: pl.DataFrame) -> str:
+        """``df`` as a temporary table visible to this session only (replaced if it exists);
+        returns the name to use in SQL. Gone when the session ends."""
+
+    def table_exists(self, table: str) -> bool:
+        schema, name = table.split(".")
+        return bool(
+            self.scalar(
+                "select count(*) from information_schema.tables "
+                "where table_schema = ? and table_name = ?",
+                [schema, name],
+            )
+        )
+
+    def create_table(self, table: str, columns: Sequence[tuple[str, str]]) -> None:
+        """Create ``schema.table`` (and its schema) with explicit ``(name, sql_type)`` columns,
+        unless it exists already. Portable SQL types only (varchar, bigint, double precision,
+        boolean, timestamp, date)."""
+        self.execute(f"create schema if not exists {quote(table.split('.')[0])}")
+        cols = ", ".join(f"{quote(name)} {sql_type}" for name, sql_type in columns)
+        self.execute(f"create table if not exists {qualified(table)} ({cols})")

@@ -1,0 +1,83 @@
+"""The embedded backend: one DuckDB file; the frame is registered as an Arrow view and written
+with ``create or replace table ... as`` / ``insert ... by name`` inside the transaction."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+
+import duckdb
+import polars as pl
+
+from dagster_project.warehouse.base import (
+    WarehouseSession,
+    WriteMode,
+    check_write_args,
+    qualified,
+    quote,
+)
+
+
+class DuckDBSession(WarehouseSession):
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self._con = con
+
+    @classmethod
+    @contextlib.contextmanager
+    def open(cls, path: str) -> Iterator[DuckDBSession]:
+        con = duckdb.connect(path)
+        try:
+            con.execute("begin transaction")
+            yield cls(con)
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+        finally:
+            con.close()
+
+    def execute(self, sql: str, params: Sequence | None = None) -> None:
+        self._con.execute(sql, params or [])
+
+    def read(self, sql: str, params: Sequence | None = None) -> pl.DataFrame:
+        return self._con.sql(sql, params=params or None).pl()
+
+    def scalar(self, sql: str, params: Sequence | None = None):
+        rows = self._con.execute(sql, params or []).fetchall()
+        return rows[0][0] if rows else None
+
+    def temp_table(self, name: str, df: pl.DataFrame) -> str:
+        self._con.register("__frame", df.to_arrow())
+        try:
+            self._con.execute(
+                f"create or replace temp table {quote(name)} as select * from __frame"
+            )
+        finally:
+            self._con.unregister("__frame")
+        return quote(name)
+
+    def write(
+        self,
+        table: str,
+        df: pl.DataFrame,
+        mode: WriteMode = "replace",
+        key: Sequence[str] | None = None,
+    ) -> int:
+        check_write_args(table, mode, key)
+        self._con.execute(f"create schema if not exists {quote(table.split('.')[0])}")
+        self._con.register("__frame", df.to_arrow())
+        try:
+            target = qualified(table)
+            if mode == "replace" or not self.table_exists(table):
+                self._con.execute(f"create or replace table {target} as select * from __frame")
+            elif mode == "append":
+                self._con.execute(f"insert into {target} by name select * from __frame")
+            else:
+                match = " and ".join(f"t.{quote(k)} is not distinct from f.{quote(k)}" for k in key)
+                self._con.execute(
+                    f"delete from {target} t where exists (select 1 from __frame f where {match})"
+                )
+                self._con.execute(f"insert into {target} by name select * from __frame")
+        finally:
+            self._con.unregister("__frame")
+        return df.height

@@ -1,0 +1,183 @@
+"""Same answers on both warehouses: the whole pipeline on DuckDB and on PostgreSQL, compared.
+
+The `nightly_refresh` job materializes everything from the same tiny simulation twice, once
+into a DuckDB file and once into a fresh PostgreSQL database (Dagster's instance stays SQLite
+for both). Every table and view in marts, analytics and reporting must then hold the same rows:
+the same columns, the same row count, identical non-numeric values (keys, dimensions, dates) and
+numeric values equal to 1e-9 relative. The DuckDB build is the reference: the same SQL, a
+second engine.
+
+A second test runs a job against a Dagster instance whose storage is PostgreSQL, built from
+the `dagster.postgres.yaml.example` template, and finds the run and its events in that database.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+
+import dagster as dg
+import polars as pl
+import psycopg
+import pytest
+from polars.testing import assert_series_equal
+
+from dagster_project.contract import RAW_TABLES
+from dagster_project.settings import PROJECT_ROOT, get_settings
+from dagster_project.warehouse import Warehouse
+
+pytestmark = [pytest.mark.integration, pytest.mark.postgres]
+
+COMPARED_SCHEMAS = ("marts", "analytics", "reporting")
+REL_TOL = 1e-9
+ABS_TOL = 1e-12  # values that are zero on one engine may be a rounding residue on the other
+
+
+def create_database(server, prefix: str) -> str:
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server.conninfo(), autocommit=True) as con:
+        con.execute(f'create database "{name}"')
+    return name
+
+
+def use_postgres(mp: pytest.MonkeyPatch, server, dbname: str) -> None:
+    for name, value in {
+        "BI_WAREHOUSE": "postgres",
+        "BI_PG_HOST": "127.0.0.1",
+        "BI_PG_PORT": str(server.port),
+        "BI_PG_USER": "postgres",
+        "BI_PG_PASSWORD": "",
+        "BI_PG_DB": dbname,
+    }.items():
+        mp.setenv(name, value)
+
+
+def run_job(name: str) -> dg.ExecuteInProcessResult:
+    from dagster_project.definitions import defs
+
+    with dg.DagsterInstance.get() as instance:
+        return defs().resolve_job_def(name).execute_in_process(instance=instance)
+
+
+def warehouse() -> Warehouse:
+    s = get_settings()
+    return Warehouse(
+        backend=s.warehouse_backend, duckdb_path=str(s.duckdb_path), postgres_dsn=s.postgres_dsn
+    )
+
+
+def normalized(df: pl.DataFrame) -> pl.DataFrame:
+    """Numbers as Float64 (integer widths and decimal types differ between the engines),
+    timestamps without zone, rows in an engine-independent order."""
+    df = df.with_columns(
+        [pl.col(c).cast(pl.Float64) for c, d in df.schema.items() if d.is_numeric()]
+        + [
+            pl.col(c).dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+            for c, d in df.schema.items()
+            if isinstance(d, pl.Datetime) and d.time_zone
+        ]
+    ).select(sorted(df.columns))
+    numeric = [c for c, d in df.schema.items() if d.is_numeric()]
+    others = [c for c in df.columns if c not in numeric]
+    order = [pl.col(c) for c in others] + [pl.col(c).round_sig_figs(9) for c in numeric]
+    return df.sort(order, nulls_last=True) if order else df
+
+
+def snapshot() -> dict[str, pl.DataFrame]:
+    """Every table and view of the compared schemas, read through the Warehouse resource."""
+    wh = warehouse()
+    schemas = ", ".join(f"'{s}'" for s in COMPARED_SCHEMAS)
+    names = wh.read(
+        "select table_schema || '.' || table_name as t from information_schema.tables "
+        f"where table_schema in ({schemas})"
+    )["t"].to_list()
+    return {t: normalized(wh.read(f"select * from {t}")) for t in sorted(names)}
+
+
+@pytest.fixture(scope="module")
+def both_builds(tmp_path_factory, tiny_simulation, pg_server, pipeline_env_factory):
+    builds = {}
+    for backend in ("duckdb", "postgres"):
+        with pytest.MonkeyPatch.context() as mp:
+            pipeline_env_factory(tmp_path_factory.mktemp(backend), tiny_simulation, mp)
+            mp.setenv("DBT_TARGET", backend)  # restored afterwards (settings export it)
+            if backend == "postgres":
+                use_postgres(mp, pg_server, create_database(pg_server, "equivalence"))
+            result = run_job("nightly_refresh")
+            assert result.success, backend
+            raw_rows = {t: warehouse().scalar(f"select count(*) from raw.{t}") for t in RAW_TABLES}
+            builds[backend] = (snapshot(), raw_rows)
+    return builds
+
+
+def test_both_warehouses_load_the_same_raw_rows(both_builds):
+    (_, duck_raw), (_, pg_raw) = both_builds["duckdb"], both_builds["postgres"]
+    assert pg_raw == duck_raw
+    assert all(n > 0 for n in duck_raw.values())
+
+
+def test_both_warehouses_build_the_same_tables_and_views(both_builds):
+    (duck, _), (pg, _) = both_builds["duckdb"], both_builds["postgres"]
+    assert sorted(pg) == sorted(duck)
+    assert sum(t.startswith("marts.") for t in duck) >= 15
+
+
+def differences(duck: pl.DataFrame, pg: pl.DataFrame) -> list[str]:
+    """What differs between the two engines' versions of one table ([] when nothing)."""
+    if pg.columns != duck.columns:
+        return [f"columns {pg.columns} != {duck.columns}"]
+    if pg.height != duck.height:
+        return [f"{pg.height} rows != {duck.height}"]
+    found = []
+    for c, dtype in duck.schema.items():
+        try:
+            if dtype.is_numeric():
+                assert_series_equal(
+                    pg[c], duck[c], check_dtypes=False, rel_tol=REL_TOL, abs_tol=ABS_TOL
+                )
+            else:  # keys and dimensions: identical, row by row
+                assert_series_equal(pg[c], duck[c], check_dtypes=False, check_exact=True)
+        except AssertionError:
+            found.append(f"column {c}")
+    return found
+
+
+@pytest.mark.parametrize("schema", COMPARED_SCHEMAS)
+def test_every_table_holds_the_same_rows_on_both_warehouses(both_builds, schema):
+    (duck, _), (pg, _) = both_builds["duckdb"], both_builds["postgres"]
+    tables = [t for t in duck if t.startswith(f"{schema}.")]
+    if schema != "analytics":  # analytics tables arrive with later issues
+        assert tables, f"nothing built in {schema}"
+    mismatches = {t: d for t in tables if (d := differences(duck[t], pg[t]))}
+    assert mismatches == {}
+
+
+def test_a_run_is_recorded_in_a_postgres_dagster_instance(
+    tmp_path, tiny_simulation, pg_server, pipeline_env_factory
+):
+    with pytest.MonkeyPatch.context() as mp:
+        env = pipeline_env_factory(tmp_path, tiny_simulation, mp)
+        mp.setenv("DBT_TARGET", "postgres")
+        use_postgres(mp, pg_server, create_database(pg_server, "warehouse"))
+        mp.setenv("DAGSTER_PG_DB", create_database(pg_server, "dagster"))
+        mp.setenv("DAGSTER_PG_USER", "postgres")
+        mp.setenv("DAGSTER_PG_PASSWORD", "")
+        shutil.copy(
+            PROJECT_ROOT / "dagster.postgres.yaml.example", env.dagster_home / "dagster.yaml"
+        )
+        with dg.DagsterInstance.get() as instance:
+            assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        result = run_job("ingest_landing_files")
+        assert result.success
+        with dg.DagsterInstance.get() as instance:
+            run = instance.get_run_by_id(result.run_id)
+            assert run is not None and run.status == dg.DagsterRunStatus.SUCCESS
+        with psycopg.connect(pg_server.conninfo(os.environ["DAGSTER_PG_DB"])) as con:
+            recorded = con.execute(
+                "select count(*) from event_logs where run_id = %s "
+                "and dagster_event_type = 'ASSET_MATERIALIZATION'",
+                [result.run_id],
+            ).fetchone()[0]
+        assert recorded == len(RAW_TABLES)
+        assert warehouse().scalar("select count(*) from raw.clients") > 0
