@@ -1,0 +1,1 @@
+"""Experiments: the registry, the statistics read-out, the sequential monitor and power."""
