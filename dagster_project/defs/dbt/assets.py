@@ -24,12 +24,30 @@ class DbtBuildConfig(dg.Config):
         description="Days of touches before a conversion that belong to its journey "
         "(dbt var attribution_lookback_days; the project default is 30).",
     )
+    attribution_half_life_days: float | None = Field(
+        default=None,
+        description="Half-life in days of the time-decay attribution model "
+        "(dbt var attribution_half_life_days; the project default is 7).",
+    )
+    attribution_include_channels: list[str] | None = Field(
+        default=None,
+        description="Only these channels take part in attribution (dbt var; default: all).",
+    )
+    attribution_exclude_channels: list[str] | None = Field(
+        default=None,
+        description="Channels left out of attribution (dbt var; default: none).",
+    )
     full_refresh: bool = Field(default=False, description="Rebuild incremental models from scratch.")
 
 
 def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
     args = dbt_build_args(
-        vars={"attribution_lookback_days": config.attribution_lookback_days},
+        vars={
+            "attribution_lookback_days": config.attribution_lookback_days,
+            "attribution_half_life_days": config.attribution_half_life_days,
+            "attribution_include_channels": config.attribution_include_channels,
+            "attribution_exclude_channels": config.attribution_exclude_channels,
+        },
         full_refresh=config.full_refresh,
     )
     try:

@@ -8,13 +8,21 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
-BUSINESS_DOMAINS = ("usage", "revenue", "subscriptions", "performance", "experiments")
+BUSINESS_DOMAINS = (
+    "usage",
+    "revenue",
+    "subscriptions",
+    "performance",
+    "experiments",
+    "attribution",
+)
 DOMAIN_OWNERS = {
     "usage": "team:product-analytics",
     "revenue": "team:growth-analytics",
     "subscriptions": "team:growth-analytics",
     "performance": "team:platform-reliability",
     "experiments": "team:experimentation",
+    "attribution": "team:growth-analytics",
     "staging": "team:data-platform",
 }
 

@@ -86,15 +86,39 @@ assigned as (
 
 ),
 
+-- The touches of a gap that no order claims are cut into lookback-sized windows counted from the
+-- gap's first touch: window w holds the touches [w, w + 1) lookbacks after it. Each window is one
+-- non-converting journey, comparable to a converting one (at most one lookback of touches). One
+-- journey for a whole gap (months of touches of several purchase opportunities) would understate
+-- how often journeys fail to convert and inflate every conversion-probability estimate.
+windowed as (
+
+    select
+        *,
+        case
+            when conversion_id is null then cast(floor(
+                {{ seconds_between(
+                    'min(touched_at) over (partition by client_id, customer_id, gap_index)',
+                    'touched_at') }} / {{ lookback_days * 86400 }}
+            ) as bigint)
+        end as window_index
+    from assigned
+
+),
+
 keyed as (
 
     select
         client_id
             || ':' || customer_id
             || ':' || cast(gap_index as varchar)
-            || case when conversion_id is null then ':n' else ':c' end as path_id,
+            || case
+                when conversion_id is not null then ':c'
+                when window_index = 0 then ':n'
+                else ':n' || cast(window_index as varchar)
+            end as path_id,
         *
-    from assigned
+    from windowed
 
 )
 

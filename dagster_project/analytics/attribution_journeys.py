@@ -1,0 +1,121 @@
+"""Journeys grouped and encoded for the data-driven attribution models (pure numpy/polars).
+
+Identical journeys of a client are grouped first (one row per client x channel path with its
+journey, conversion and revenue totals); every model then works on the groups, so the cost grows
+with the number of distinct paths, not of journeys. Paths are encoded as an integer matrix
+(group x position, -1 padding) over the sorted channel list, and as a channel-set bitmask.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import polars as pl
+
+NONE_CHANNEL = "(none)"  # credit for conversions without a touch in their window
+SEPARATOR = " > "
+
+
+@dataclass(frozen=True)
+class Journeys:
+    """Journeys grouped by client and channel path.
+
+    ``clients[client[g]]`` and ``paths[g, :length[g]]`` (channel indexes into ``channels``) describe
+    group g; ``journeys``, ``conversions`` and ``revenue`` are its totals (non-converting journeys
+    = journeys - conversions). A group of length 0 holds conversions without a touch.
+    """
+
+    channels: tuple[str, ...]
+    clients: tuple[str, ...]
+    client: np.ndarray  # (G,) int
+    paths: np.ndarray  # (G, L) int, -1 padded
+    length: np.ndarray  # (G,) int
+    journeys: np.ndarray  # (G,) float
+    conversions: np.ndarray  # (G,) float
+    revenue: np.ndarray  # (G,) float
+    path_text: np.ndarray | None = None  # (G,) the channel_path string ('' without touches)
+
+    @property
+    def n_channels(self) -> int:
+        return len(self.channels)
+
+    @property
+    def n_clients(self) -> int:
+        return len(self.clients)
+
+    @cached_property
+    def masks(self) -> np.ndarray:
+        """Channel-set bitmask of each group (bit j = channel j touched at least once; cached, and
+        shared by the reweighted copies of ``with_weights``)."""
+        bits = np.where(self.paths >= 0, np.left_shift(1, np.maximum(self.paths, 0)), 0)
+        return np.bitwise_or.reduce(bits, axis=1) if bits.shape[1] else np.zeros(len(bits), int)
+
+    def with_weights(self, journeys, conversions, revenue) -> Journeys:
+        """The same groups with other totals (a bootstrap resample or a train/test split)."""
+        out = Journeys(self.channels, self.clients, self.client, self.paths, self.length,
+                       np.asarray(journeys, float), np.asarray(conversions, float),
+                       np.asarray(revenue, float), self.path_text)
+        out.__dict__["masks"] = self.masks  # same paths, same channel sets
+        return out
+
+
+def group_journeys(df: pl.DataFrame, channels: list[str] | None = None) -> Journeys:
+    """Group journeys (``client_id``, ``channel_path`` 'a > b' or null, ``converted``, ``revenue``,
+    optional ``journeys`` count per row) by client and path, and encode the paths."""
+    weight = pl.col("journeys") if "journeys" in df.columns else pl.lit(1)
+    grouped = (
+        df.lazy()
+        .with_columns(pl.col("channel_path").fill_null(""), weight.cast(pl.Float64).alias("_w"))
+        .group_by("client_id", "channel_path")
+        .agg(
+            pl.col("_w").sum().alias("journeys"),
+            (pl.col("_w") * pl.col("converted").cast(pl.Float64)).sum().alias("conversions"),
+            pl.col("revenue").cast(pl.Float64).fill_null(0.0).sum().alias("revenue"),
+        )
+        .sort("client_id", "channel_path")
+        .collect()
+    )
+    steps = grouped.select(
+        pl.int_range(pl.len()).alias("g"),
+        pl.when(pl.col("channel_path") == "").then(pl.lit([], dtype=pl.List(pl.String)))
+        .otherwise(pl.col("channel_path").str.split(SEPARATOR)).alias("step"),
+    ).explode("step").drop_nulls("step")
+    if channels is None:
+        channels = sorted(steps["step"].unique().to_list())
+    index = {c: i for i, c in enumerate(channels)}
+    steps = steps.with_columns(
+        pl.col("step").replace_strict(index, default=-1, return_dtype=pl.Int64).alias("ch"),
+        pl.int_range(pl.len()).over("g").alias("pos"),
+    )
+    if (steps["ch"] < 0).any():
+        unknown = steps.filter(pl.col("ch") < 0)["step"].unique().to_list()
+        raise ValueError(f"channel_path holds channels outside {channels}: {unknown}")
+    G = grouped.height
+    length = np.bincount(steps["g"].to_numpy(), minlength=G)
+    L = int(length.max()) if G else 0
+    paths = np.full((G, L), -1, dtype=np.int64)
+    paths[steps["g"].to_numpy(), steps["pos"].to_numpy()] = steps["ch"].to_numpy()
+    client_codes = grouped["client_id"].cast(pl.String)
+    clients = tuple(client_codes.unique(maintain_order=True).to_list())
+    client = client_codes.replace_strict({c: i for i, c in enumerate(clients)},
+                                         return_dtype=pl.Int64).to_numpy()
+    return Journeys(
+        channels=tuple(channels), clients=clients, client=client, paths=paths, length=length,
+        journeys=grouped["journeys"].to_numpy().astype(float),
+        conversions=grouped["conversions"].to_numpy().astype(float),
+        revenue=grouped["revenue"].to_numpy().astype(float),
+        path_text=grouped["channel_path"].to_numpy(),
+    )
+
+
+def per_client_totals(j: Journeys) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(touched conversions, touched revenue, untouched conversions, untouched revenue) per client."""
+    touched = j.length > 0
+    n = j.n_clients
+    tc = np.bincount(j.client, j.conversions * touched, minlength=n)
+    tr = np.bincount(j.client, j.revenue * touched, minlength=n)
+    uc = np.bincount(j.client, j.conversions * ~touched, minlength=n)
+    ur = np.bincount(j.client, j.revenue * ~touched, minlength=n)
+    return tc, tr, uc, ur

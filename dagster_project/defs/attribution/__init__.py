@@ -1,0 +1,1 @@
+"""Attribution: channel credit under seven models, uncertainty, ROI and post revenue impact."""

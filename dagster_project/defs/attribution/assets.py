@@ -1,0 +1,194 @@
+"""Attribution assets: read the marts, call dagster_project.analytics.attribution*, write analytics.*.
+
+The rule-based models are computed in dbt (marts.fct_attribution_touch_credits; their lookback,
+half-life and channel filters are dbt vars, set through the dbt assets' run config); the
+data-driven models, the bootstrap intervals of every model, the model comparison, ROI and post
+revenue impact are computed here.
+"""
+
+
+import dagster as dg
+import polars as pl
+from pydantic import Field
+
+from dagster_project.analytics.attribution import (
+    MODELS,
+    RULE_MODELS,
+    AttributionSettings,
+    attribute,
+    channel_roi,
+)
+from dagster_project.analytics.attribution_content import post_revenue_impact
+from dagster_project.defs.attribution.plots import channel_credit_chart, pooled_shares
+from dagster_project.defs.metadata import markdown_table, png_markdown, table_metadata
+from dagster_project.settings import get_settings
+from dagster_project.warehouse import Warehouse
+
+GROUP = "attribution"
+OWNERS = ["team:growth-analytics"]
+KINDS = {"python", "numpy", "scipy", get_settings().warehouse_backend}
+
+PATHS_SQL = """
+select client_id, channel_path, converted, revenue
+from marts.fct_attribution_paths
+where converted or not coalesce(is_window_open, false)
+"""
+RULE_CREDITS_SQL = """
+select credits.client_id, paths.channel_path, credits.attribution_model, credits.channel,
+    sum(credits.credit) as credit, sum(credits.revenue_credit) as revenue_credit
+from marts.fct_attribution_touch_credits as credits
+inner join marts.fct_attribution_paths as paths on credits.path_id = paths.path_id
+group by credits.client_id, paths.channel_path, credits.attribution_model, credits.channel
+"""
+
+ATTRIBUTION_COLUMNS = {
+    "client_id": "Client.",
+    "channel": "Channel; '(none)' holds conversions without a touch in their lookback window.",
+    "attribution_model": "first_touch, last_touch, linear, time_decay, position_based, markov, shapley.",
+    "model_family": "rule_based (computed in dbt) or data_driven.",
+    "attributed_conversions": "Conversions credited to the channel (sums to the client's conversions per model).",
+    "conversions_lower": "2.5% bootstrap quantile (Poisson bootstrap over journeys, every model refitted).",
+    "conversions_upper": "97.5% bootstrap quantile.",
+    "attributed_revenue": "Revenue credited to the channel (USD).",
+    "revenue_lower": "2.5% bootstrap quantile.",
+    "revenue_upper": "97.5% bootstrap quantile.",
+    "conversion_share": "attributed_conversions / the client's conversions.",
+}
+
+
+class AttributionConfig(dg.Config):
+    """What an analyst may change for the data-driven models and the intervals.
+
+    Lookback window, time-decay half-life and channel include/exclude lists belong to the dbt
+    marts (run config of the dbt assets: attribution_lookback_days, attribution_half_life_days,
+    attribution_include_channels, attribution_exclude_channels)."""
+
+    markov_order: int = Field(default=1, ge=1, le=3, description="Order of the Markov chain (1-3).")
+    bootstrap_resamples: int = Field(default=200, ge=0, description="Bootstrap resamples (0 = no intervals).")
+    seed: int = Field(default=0, description="Seed of the bootstrap and the held-out split.")
+    shapley_prior_strength: float = Field(
+        default=10.0, gt=0,
+        description="Pseudo-journeys of the pooled noisy-OR prior in the Shapley value function.")
+    min_journeys_for_data_driven: int = Field(
+        default=200, description="Below this a client's recommended model is position_based.")
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(["analytics", "channel_attribution"],
+                     deps=[["marts", "fct_attribution_paths"], ["marts", "fct_attribution_touch_credits"]],
+                     description="Per client x channel x model: attributed conversions and revenue "
+                     "with 95% bootstrap intervals, for the five rule-based models (dbt) and the "
+                     "Markov and Shapley models. Conserved: per client and model the credits sum to "
+                     "its conversions and revenue.",
+                     group_name=GROUP, owners=OWNERS, kinds=KINDS),
+        dg.AssetSpec(["analytics", "attribution_model_comparison"],
+                     deps=[["marts", "fct_attribution_paths"]],
+                     description="Per client x channel: each model's share side by side, the "
+                     "disagreement (max - min share) and the client's recommended_model with the "
+                     "reason (data-driven model with the better held-out log-loss, position_based "
+                     "for clients with few journeys).",
+                     group_name=GROUP, owners=OWNERS, kinds=KINDS),
+    ],
+    can_subset=False,
+)
+def channel_attribution(context: dg.AssetExecutionContext, config: AttributionConfig,
+                        warehouse: Warehouse):
+    """Fit every attribution model per client, bootstrap the intervals, compare the models."""
+    paths = warehouse.read(PATHS_SQL)
+    rule_credits = warehouse.read(RULE_CREDITS_SQL)
+    settings = AttributionSettings(
+        markov_order=config.markov_order, bootstrap_resamples=config.bootstrap_resamples,
+        seed=config.seed, prior_strength=config.shapley_prior_strength,
+        min_journeys=config.min_journeys_for_data_driven)
+    result = attribute(paths, rule_credits, settings)
+    with warehouse.session() as s:
+        s.write("analytics.channel_attribution", result.channel_attribution, "replace")
+        s.write("analytics.attribution_model_comparison", result.model_comparison, "replace")
+    shares = pooled_shares(result.channel_attribution)
+    recommended = result.model_comparison.unique("client_id")["recommended_model"].value_counts()
+    context.log.info(f"attribution: {paths.height} journeys, recommended models {recommended.rows()}")
+    yield dg.MaterializeResult(
+        asset_key=["analytics", "channel_attribution"],
+        metadata={
+            **table_metadata(result.channel_attribution, ATTRIBUTION_COLUMNS),
+            "journeys": paths.height,
+            "channel_credit_chart": png_markdown(channel_credit_chart(shares, list(MODELS)),
+                                                 "channel credit per model"),
+            "pooled_channel_shares": dg.MetadataValue.md(markdown_table(shares)),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key=["analytics", "attribution_model_comparison"],
+        metadata={
+            **table_metadata(result.model_comparison),
+            "comparison": dg.MetadataValue.md(markdown_table(shares)),
+            "recommended_models": dg.MetadataValue.md(markdown_table(recommended)),
+        },
+    )
+
+
+@dg.asset(
+    key=["analytics", "attribution_roi"],
+    deps=[["analytics", "channel_attribution"], ["marts", "fct_marketing_spend_daily"]],
+    group_name=GROUP, owners=OWNERS, kinds=KINDS,
+)
+def attribution_roi(warehouse: Warehouse) -> dg.MaterializeResult:
+    """Per client x channel x model: marketing spend, attributed conversions and revenue, ROAS
+    (revenue / spend) and CPA (spend / conversions) over the whole history."""
+    attribution = warehouse.read("select * from analytics.channel_attribution")
+    spend = warehouse.read("select client_id, channel, sum(spend) as spend "
+                           "from marts.fct_marketing_spend_daily group by client_id, channel")
+    roi = channel_roi(attribution, spend)
+    warehouse.write("analytics.attribution_roi", roi, "replace")
+    pooled = roi.group_by("attribution_model", "channel").agg(
+        pl.col("spend").sum(), pl.col("attributed_revenue").sum()).with_columns(
+        (pl.col("attributed_revenue") / pl.col("spend")).alias("roas")).sort("attribution_model", "channel")
+    return dg.MaterializeResult(metadata={**table_metadata(roi),
+                                          "pooled_roas": dg.MetadataValue.md(markdown_table(pooled, 2))})
+
+
+class PostImpactConfig(dg.Config):
+    credit_model: str = Field(default="position_based",
+                              description=f"Rule-based model whose touch credits reach posts: {', '.join(RULE_MODELS)}.")
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(["analytics", "post_revenue_impact"],
+                     deps=[["marts", "fct_attribution_touch_credits"], ["marts", "fct_content_performance"]],
+                     description="Per content item: touches, conversions and revenue attributed to it "
+                     "(touch-level credit of one rule-based model) and the part explained by its "
+                     "platform, type and flags (client fixed-effects regression).",
+                     group_name=GROUP, owners=OWNERS, kinds=KINDS),
+        dg.AssetSpec(["analytics", "post_revenue_drivers"],
+                     deps=[["marts", "fct_attribution_touch_credits"], ["marts", "fct_content_performance"]],
+                     description="The regression behind post_revenue_impact: revenue per post on "
+                     "platform, content type, automated and viral-optimized with client fixed effects "
+                     "(HC1 errors), and the suggestion each estimate supports.",
+                     group_name=GROUP, owners=OWNERS, kinds=KINDS),
+    ],
+    can_subset=False,
+)
+def post_revenue(context: dg.AssetExecutionContext, config: PostImpactConfig, warehouse: Warehouse):
+    """Attributed revenue per post and the factors that explain it."""
+    if config.credit_model not in RULE_MODELS:
+        raise dg.Failure(f"credit_model must be one of {RULE_MODELS}, got {config.credit_model!r}")
+    content = warehouse.read("select content_id, client_id, platform, content_type, automated, "
+                             "viral_optimized from marts.fct_content_performance")
+    credits = warehouse.read(
+        "select content_id, credit, revenue_credit from marts.fct_attribution_touch_credits "
+        f"where attribution_model = '{config.credit_model}' and content_id is not null")
+    impact = post_revenue_impact(content, credits)
+    with warehouse.session() as s:
+        s.write("analytics.post_revenue_impact", impact.posts, "replace")
+        s.write("analytics.post_revenue_drivers", impact.drivers, "replace")
+    yield dg.MaterializeResult(asset_key=["analytics", "post_revenue_impact"],
+                               metadata={**table_metadata(impact.posts), "credit_model": config.credit_model})
+    yield dg.MaterializeResult(
+        asset_key=["analytics", "post_revenue_drivers"],
+        metadata={**table_metadata(impact.drivers),
+                  "suggestions": dg.MetadataValue.md("\n".join(f"- {s}" for s in impact.drivers["suggestion"]))})
+
+
+attribution_assets = [channel_attribution, attribution_roi, post_revenue]

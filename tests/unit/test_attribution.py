@@ -1,0 +1,196 @@
+"""Attribution models against published vectors and second methods.
+
+Published vectors: the test suite of the `mta` Python package (eeghor/mta) and the Markov
+example of Anderl et al. / ChannelAttribution, as restated in issue 4. The Shapley values are
+checked against the simulator's independent exact implementation (dagster_project.simulator.shapley).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from dagster_project.analytics.attribution import (
+    AttributionSettings,
+    attribute,
+    channel_roi,
+    conservation_errors,
+)
+from dagster_project.analytics.attribution_content import post_revenue_impact
+from dagster_project.analytics.attribution_journeys import group_journeys
+from dagster_project.analytics.attribution_markov import markov_attribution
+from dagster_project.analytics.attribution_shapley import fit_noisy_or, shapley_attribution
+from dagster_project.simulator.shapley import noisy_or, shapley_by_set
+
+
+def journeys(rows: list[tuple[str, str | None, int, int]]) -> pl.DataFrame:
+    """(client, path, conversions, nulls) -> one row per journey (revenue 10 per conversion)."""
+    out = []
+    for client, path, conv, null in rows:
+        out += [(client, path, True, 10.0)] * conv + [(client, path, False, 0.0)] * null
+    return pl.DataFrame(out, schema=["client_id", "channel_path", "converted", "revenue"], orient="row")
+
+
+MTA = [("c1", "direct", 2, 1), ("c1", "search > email", 3, 2), ("c1", "search > social > email", 5, 4)]
+
+
+def rule_credits_for(df: pl.DataFrame) -> pl.DataFrame:
+    """What marts.fct_attribution_touch_credits gives for the mta journeys (hand-written rules)."""
+    rules = {
+        "first_touch": lambda n: [1.0] + [0.0] * (n - 1),
+        "last_touch": lambda n: [0.0] * (n - 1) + [1.0],
+        "linear": lambda n: [1.0 / n] * n,
+        "time_decay": lambda n: [1.0 / n] * n,  # equal timings: not under test here
+        "position_based": lambda n: [1.0] if n == 1 else [0.5, 0.5] if n == 2
+        else [0.4] + [0.2 / (n - 2)] * (n - 2) + [0.4],
+    }
+    conv = df.filter("converted").group_by("client_id", "channel_path").agg(
+        pl.len().alias("n"), pl.col("revenue").sum())
+    rows = []
+    for client, path, n, rev in conv.iter_rows():
+        if path is None:  # no touch: the whole conversion to '(none)'
+            rows += [(client, None, m, "(none)", float(n), rev) for m in rules]
+            continue
+        chans = path.split(" > ")
+        for model, rule in rules.items():
+            for ch, w in zip(chans, rule(len(chans))):
+                rows.append((client, path, model, ch, w * n, w * rev))
+    return pl.DataFrame(rows, schema=["client_id", "channel_path", "attribution_model", "channel",
+                                      "credit", "revenue_credit"], orient="row")
+
+
+def test_markov_order_1_removal_effects_match_the_published_example():
+    j = group_journeys(journeys([("c", "a > b", 3, 1), ("c", "a > c", 1, 1)]))
+    res = markov_attribution(j, order=1)
+    assert res.removal_effects[0] == pytest.approx([1.0, 0.75, 0.25], abs=1e-12)
+    assert (res.shares[0] * 4) == pytest.approx([2.0, 1.5, 0.5], abs=1e-12)
+
+
+def test_markov_credit_for_conversions_and_revenue_through_attribute():
+    df = journeys([("c", "a > b", 3, 1), ("c", "a > c", 1, 1)])
+    out = attribute(df, rule_credits_for(df), AttributionSettings(bootstrap_resamples=0))
+    mk = out.channel_attribution.filter(pl.col("attribution_model") == "markov").sort("channel")
+    assert mk["attributed_conversions"].to_list() == pytest.approx([2.0, 1.5, 0.5])
+    assert mk["attributed_revenue"].to_list() == pytest.approx([20.0, 15.0, 5.0])
+
+
+@pytest.mark.parametrize("order", [2, 3])
+def test_higher_order_markov_without_shared_history_equals_order_1(order):
+    # with journeys of distinct channels only, every state's future is the same at any order here
+    j = group_journeys(journeys([("c", "a > b", 3, 1), ("c", "a > c", 1, 1)]))
+    res = markov_attribution(j, order=order)
+    assert res.removal_effects[0] == pytest.approx([1.0, 0.75, 0.25], abs=1e-12)
+
+
+def test_markov_clients_are_solved_independently():
+    df = journeys([("c1", "a > b", 3, 1), ("c1", "a > c", 1, 1), ("c2", "b", 1, 3), ("c2", "c > b", 2, 0)])
+    both = markov_attribution(group_journeys(df), order=2).removal_effects
+    alone = markov_attribution(group_journeys(df.filter(pl.col("client_id") == "c1")), order=2)
+    assert both[0] == pytest.approx(alone.removal_effects[0], abs=1e-12)
+
+
+def test_rule_based_credits_regroup_to_the_mta_vectors():
+    df = journeys(MTA)
+    out = attribute(df, rule_credits_for(df), AttributionSettings(bootstrap_resamples=0))
+    got = {(m, c): v for m, c, v in out.channel_attribution.select(
+        "attribution_model", "channel", "attributed_conversions").iter_rows()}
+    assert got[("first_touch", "search")] == pytest.approx(8) and got[("first_touch", "direct")] == 2
+    assert got[("last_touch", "email")] == pytest.approx(8)
+    assert got[("linear", "search")] == pytest.approx(19 / 6)
+    assert got[("linear", "social")] == pytest.approx(5 / 3)
+    assert got[("position_based", "search")] == pytest.approx(3.5)
+    assert got[("position_based", "social")] == pytest.approx(1.0)
+
+
+def test_exact_shapley_equals_the_simulators_independent_formula():
+    p = np.array([0.1, 0.2, 0.3, 0.05, 0.15])
+    df = journeys([("c", "a > b", 2, 0), ("c", "a > c > d > e", 1, 0), ("c", "b > e", 3, 0)])
+    j = group_journeys(df)
+    conv, rev, _ = shapley_attribution(j, prior_strength=1e15, q=-np.log1p(-p))
+    sets = np.array([0b00011, 0b11101, 0b10010])
+    phi = shapley_by_set(p, sets) / noisy_or(p)[sets][:, None]
+    assert conv[0] == pytest.approx((phi * np.array([2, 1, 3])[:, None]).sum(0), rel=1e-9)
+    assert rev[0] == pytest.approx(10 * (phi * np.array([2, 1, 3])[:, None]).sum(0), rel=1e-9)
+
+
+def test_permutation_sampling_converges_to_the_exact_shapley_values():
+    df = journeys([("c", "a > b", 2, 1), ("c", "a > c > d > e", 1, 2), ("c", "b > e", 3, 3)])
+    j = group_journeys(df)
+    exact, _, q = shapley_attribution(j)
+    sampled, _, _ = shapley_attribution(j, max_exact_channels=2, tol=2e-4, q=q, seed=3)
+    assert sampled[0] == pytest.approx(exact[0], abs=0.01)
+    assert sampled[0].sum() == pytest.approx(6.0, rel=1e-9)  # every permutation conserves
+
+
+def test_noisy_or_fit_recovers_the_generating_probabilities():
+    rng = np.random.default_rng(0)
+    p = np.array([0.05, 0.2, 0.1, 0.3])
+    masks = np.arange(1, 16)
+    n = np.full(15, 4000.0)
+    c = rng.binomial(4000, noisy_or(p)[masks]).astype(float)
+    q = fit_noisy_or(masks, n, c, 4)
+    assert -np.expm1(-q) == pytest.approx(p, abs=0.01)
+
+
+def test_every_model_conserves_conversions_and_revenue_per_client():
+    df = journeys(MTA + [("c2", "a > b", 3, 5), ("c2", None, 2, 0), ("c2", "b", 1, 4)])
+    out = attribute(df, rule_credits_for(df), AttributionSettings(bootstrap_resamples=20))
+    errors = conservation_errors(out.channel_attribution, df)
+    assert errors.height == 2 * 7
+    assert errors["conversions_rel_error"].max() <= 1e-9
+    assert errors["revenue_rel_error"].max() <= 1e-9
+    none = out.channel_attribution.filter(pl.col("channel") == "(none)")
+    assert set(none["attributed_conversions"]) == {2.0}
+
+
+def test_bootstrap_intervals_hold_the_point_estimate_and_are_seeded():
+    df = journeys([("c", "a > b", 30, 10), ("c", "a > c", 10, 10), ("c", "b", 5, 20)])
+    s = AttributionSettings(bootstrap_resamples=50, seed=4)
+    a = attribute(df, rule_credits_for(df), s).channel_attribution
+    b = attribute(df, rule_credits_for(df), s).channel_attribution
+    assert a.equals(b)
+    inside = (a["conversions_lower"] <= a["attributed_conversions"] + 1e-9) & \
+        (a["attributed_conversions"] <= a["conversions_upper"] + 1e-9)
+    assert inside.all()
+    assert (a["conversions_upper"] - a["conversions_lower"]).max() > 0
+
+
+def test_small_clients_fall_back_to_position_based_with_the_reason():
+    df = journeys(MTA)
+    out = attribute(df, rule_credits_for(df), AttributionSettings(bootstrap_resamples=0))
+    cmp = out.model_comparison
+    assert set(cmp["recommended_model"]) == {"position_based"}
+    assert cmp["recommendation_reason"][0].startswith("position_based: too few journeys")
+    assert (cmp["disagreement"] >= 0).all()
+
+
+def test_roi_divides_attributed_revenue_by_spend():
+    attribution = pl.DataFrame({"client_id": ["c"], "channel": ["a"], "attribution_model": ["linear"],
+                                "attributed_conversions": [4.0], "attributed_revenue": [100.0]})
+    roi = channel_roi(attribution, pl.DataFrame({"client_id": ["c", "c"], "channel": ["a", "a"],
+                                                 "spend": [20.0, 30.0]}))
+    assert roi.row(0, named=True) | {} == roi.row(0, named=True)
+    assert roi["roas"][0] == pytest.approx(2.0) and roi["cpa"][0] == pytest.approx(12.5)
+
+
+def test_post_regression_recovers_a_planted_viral_effect_with_client_fixed_effects():
+    rng = np.random.default_rng(1)
+    n = 3000
+    client = rng.integers(0, 30, n)
+    viral = rng.random(n) < 0.4
+    video = rng.random(n) < 0.5
+    revenue = 50 * client + 12.0 * viral + 5.0 * video + rng.normal(0, 3, n)  # client effects huge
+    content = pl.DataFrame({
+        "content_id": [f"p{i}" for i in range(n)], "client_id": [f"c{k}" for k in client],
+        "platform": np.where(rng.random(n) < 0.5, "tiktok", "instagram"),
+        "content_type": np.where(video, "video", "reel"), "automated": rng.random(n) < 0.5,
+        "viral_optimized": viral})
+    credits = pl.DataFrame({"content_id": content["content_id"], "credit": np.ones(n),
+                            "revenue_credit": revenue})
+    drivers = post_revenue_impact(content, credits).drivers
+    est = dict(zip(drivers["term"], drivers["estimate"]))
+    assert est["viral_optimized"] == pytest.approx(12.0, abs=0.5)
+    assert abs(est[next(t for t in est if t.startswith("content_type="))]) == pytest.approx(5.0, abs=0.5)
+    sugg = drivers.filter(pl.col("term") == "viral_optimized")["suggestion"][0]
+    assert sugg.startswith("more viral_optimized")
