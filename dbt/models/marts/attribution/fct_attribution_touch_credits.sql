@@ -108,7 +108,8 @@ untouched as (
         '{{ model }}' as attribution_model,
         cast(1 as double precision) as credit
     from paths
-    where paths.path_id not in (select path_id from positioned)
+    -- an anti-join, not NOT IN (subquery): PostgreSQL cannot hash a large NOT IN and goes quadratic
+    where not exists (select 1 from touches where touches.path_id = paths.path_id)
     {%- if not loop.last %}
     union all
     {%- endif %}
