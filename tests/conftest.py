@@ -31,6 +31,16 @@ class PipelineEnv:
     duckdb_path: Path
     dagster_home: Path
 
+    def query(self, sql: str):
+        """Run ``sql`` read-only on this environment's DuckDB warehouse; a polars frame."""
+        import duckdb
+
+        con = duckdb.connect(str(self.duckdb_path), read_only=True)
+        try:
+            return con.sql(sql).pl()
+        finally:
+            con.close()
+
 
 def make_pipeline_env(tmp: Path, simulation: Path, mp: pytest.MonkeyPatch) -> PipelineEnv:
     """Point settings, dbt and Dagster at a private copy of ``simulation`` under ``tmp``."""

@@ -4,19 +4,10 @@ simulator's planted truth (data/truth/attribution.json)."""
 from __future__ import annotations
 
 import dagster as dg
-import duckdb
-import polars as pl
 import pytest
 
 pytestmark = pytest.mark.integration
 
-
-def query(env, sql: str) -> pl.DataFrame:
-    con = duckdb.connect(str(env.duckdb_path), read_only=True)
-    try:
-        return con.sql(sql).pl()
-    finally:
-        con.close()
 
 
 @pytest.fixture(scope="module")
@@ -35,20 +26,20 @@ def test_attribution_assets_materialize_and_conserve_credit(built):
     assert checks["attribution_conserves_conversions_and_revenue"] is True
     for table in ("channel_attribution", "attribution_model_comparison", "attribution_roi",
                   "post_revenue_impact", "post_revenue_drivers"):
-        assert query(env, f"select count(*) as n from analytics.{table}")["n"][0] > 0, table
-    models = set(query(env, "select distinct attribution_model from reporting.rpt_channel_attribution")
+        assert env.query(f"select count(*) as n from analytics.{table}")["n"][0] > 0, table
+    models = set(env.query("select distinct attribution_model from reporting.rpt_channel_attribution")
                  ["attribution_model"])
     assert models == {"first_touch", "last_touch", "linear", "time_decay", "position_based",
                       "markov", "shapley"}
     # every model in the BI view has its bootstrap interval, and the interval holds the estimate
-    rpt = query(env, "select * from reporting.rpt_channel_attribution where channel <> '(none)'")
+    rpt = env.query("select * from reporting.rpt_channel_attribution where channel <> '(none)'")
     assert rpt["conversions_lower"].null_count() == 0
     assert (rpt["conversions_lower"] <= rpt["attributed_conversions"] + 1e-9).mean() > 0.9
 
 
 def test_recommended_model_is_stored_with_its_reason(built):
     env, _ = built
-    rec = query(env, "select distinct client_id, recommended_model, recommendation_reason "
+    rec = env.query("select distinct client_id, recommended_model, recommendation_reason "
                      "from analytics.attribution_model_comparison")
     assert rec["client_id"].is_unique().all()
     assert set(rec["recommended_model"]) <= {"markov", "shapley", "position_based"}

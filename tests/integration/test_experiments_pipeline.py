@@ -6,19 +6,11 @@ from __future__ import annotations
 import json
 
 import dagster as dg
-import duckdb
 import polars as pl
 import pytest
 
 pytestmark = pytest.mark.integration
 
-
-def query(env, sql: str) -> pl.DataFrame:
-    con = duckdb.connect(str(env.duckdb_path), read_only=True)
-    try:
-        return con.sql(sql).pl()
-    finally:
-        con.close()
 
 
 def definitions():
@@ -38,7 +30,7 @@ def built(module_pipeline_env):
 
 def test_planted_effects_lie_inside_the_reported_intervals(built):
     env, _, truth = built
-    res = query(env, "select * from analytics.experiment_results")
+    res = env.query("select * from analytics.experiment_results")
     checked = 0
     for row in res.iter_rows(named=True):
         effect = truth[row["experiment_id"]]["effects"].get(row["metric"], {}).get(row["variant"])
@@ -51,12 +43,12 @@ def test_planted_effects_lie_inside_the_reported_intervals(built):
 
 def test_srm_experiment_is_flagged_invalid_and_alerted(built):
     env, result, truth = built
-    res = query(env, "select distinct experiment_id, srm_flag, decision from "
+    res = env.query("select distinct experiment_id, srm_flag, decision from "
                      "analytics.experiment_results")
     flagged = set(res.filter("srm_flag")["experiment_id"])
     assert flagged == {e for e, t in truth.items() if t["srm"]} == {"exp-003"}
     assert res.filter(pl.col("experiment_id") == "exp-003")["decision"].item() == "invalid"
-    events = query(env, "select * from analytics.alert_events where source = 'experiments'")
+    events = env.query("select * from analytics.alert_events where source = 'experiments'")
     assert events["entity"].to_list() == ["exp-003"]
     assert json.loads(events["details"][0])["srm_p_value"] < 0.001
     srm_check = [e for e in result.get_asset_check_evaluations()
@@ -67,7 +59,7 @@ def test_srm_experiment_is_flagged_invalid_and_alerted(built):
 def test_cuped_reduction_matches_the_planted_pre_period_correlation(built):
     env, _, truth = built
     rho = truth["exp-005"]["pre_period_rho"]
-    row = query(env, "select variance_reduction from analytics.experiment_results "
+    row = env.query("select variance_reduction from analytics.experiment_results "
                      "where experiment_id = 'exp-005' and metric = 'revenue_14d'")
     # variance after CUPED = (1 - rho^2) x before, i.e. a reduction of rho^2
     assert row["variance_reduction"].item() == pytest.approx(rho**2, abs=0.05)
@@ -75,8 +67,8 @@ def test_cuped_reduction_matches_the_planted_pre_period_correlation(built):
 
 def test_monitor_and_power_tables_cover_every_experiment(built):
     env, result, _ = built
-    monitor = query(env, "select * from analytics.experiment_monitor")
-    power = query(env, "select * from analytics.experiment_power")
+    monitor = env.query("select * from analytics.experiment_monitor")
+    power = env.query("select * from analytics.experiment_power")
     assert set(monitor["experiment_id"]) == set(power["experiment_id"]) == {
         f"exp-00{i}" for i in range(1, 7)}
     assert (monitor["seq_multiplier"] > 1.96).all()
@@ -123,8 +115,8 @@ def test_registered_experiment_reaches_the_registry_and_power(built):
     d = dg.Definitions.merge(definitions(), dg.Definitions(jobs=[job]))
     assert d.resolve_job_def("experiments_only").execute_in_process(
         instance=dg.DagsterInstance.get()).success
-    power = query(env, "select * from analytics.experiment_power where experiment_id = '"
+    power = env.query("select * from analytics.experiment_power where experiment_id = '"
                   + out["experiment_id"] + "'")
     assert power["planned_n_control"].item() == 8143 and power["n_total"].item() == 0
-    events = query(env, "select count(*) as n from analytics.alert_events")["n"].item()
+    events = env.query("select count(*) as n from analytics.alert_events")["n"].item()
     assert events == 1  # re-running the group does not duplicate the SRM alert

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dagster as dg
-import duckdb
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
@@ -20,13 +19,6 @@ def run_job(name: str, instance: dg.DagsterInstance | None = None) -> dg.Execute
     return job.execute_in_process(instance=instance or dg.DagsterInstance.get())
 
 
-def query(env, sql: str) -> pl.DataFrame:
-    con = duckdb.connect(str(env.duckdb_path), read_only=True)
-    try:
-        return con.sql(sql).pl()
-    finally:
-        con.close()
-
 
 def landing_frame(env, table: str) -> pl.DataFrame:
     return pl.read_parquet(env.landing / table / "**" / "*.parquet")
@@ -37,15 +29,14 @@ LOAD_TIME_COLUMNS = ("_loaded_at", "loaded_at", "quarantined_at", "rejected_at")
 
 def table_snapshots(env) -> dict[str, pl.DataFrame]:
     """Every table in raw, raw_quarantine, ops and marts, sorted (non-float columns first)."""
-    tables = query(
-        env,
+    tables = env.query(
         "select table_schema || '.' || table_name as t from information_schema.tables "
         "where table_schema in ('raw', 'raw_quarantine', 'ops', 'marts') "
         "and table_type = 'BASE TABLE'",
     )["t"].to_list()
     out = {}
     for t in sorted(tables):
-        df = query(env, f"select * from {t}")
+        df = env.query(f"select * from {t}")
         df = df.drop([c for c in LOAD_TIME_COLUMNS if c in df.columns])
         floats = [c for c, d in df.schema.items() if d.is_float()]
         others = [c for c in df.columns if c not in floats]
@@ -63,15 +54,15 @@ def built(module_pipeline_env):
 def test_every_raw_table_holds_every_landing_row(built):
     env, _ = built
     for table in RAW_TABLES:
-        n_raw = query(env, f"select count(*) as n from raw.{table}")["n"][0]
+        n_raw = env.query(f"select count(*) as n from raw.{table}")["n"][0]
         assert n_raw == landing_frame(env, table).height, table
 
 
 def test_revenue_reconciles_from_raw_to_marts(built):
     env, _ = built
     truth = landing_frame(env, "conversions")["revenue"].sum()
-    daily = query(env, "select sum(revenue) as r from marts.fct_revenue_daily")["r"][0]
-    orders = query(env, "select sum(revenue) as r from marts.fct_conversions")["r"][0]
+    daily = env.query("select sum(revenue) as r from marts.fct_revenue_daily")["r"][0]
+    orders = env.query("select sum(revenue) as r from marts.fct_conversions")["r"][0]
     assert daily == pytest.approx(truth, rel=1e-9)
     assert orders == pytest.approx(truth, rel=1e-9)
 
@@ -79,11 +70,10 @@ def test_revenue_reconciles_from_raw_to_marts(built):
 def test_posts_reconcile_from_raw_to_marts(built):
     env, _ = built
     content = landing_frame(env, "content")
-    n_perf = query(env, "select count(*) as n from marts.fct_content_performance")["n"][0]
+    n_perf = env.query("select count(*) as n from marts.fct_content_performance")["n"][0]
     assert n_perf == content.height
     published = content.filter(pl.col("published_at").is_not_null()).height
-    usage = query(
-        env,
+    usage = env.query(
         "select sum(posts_published) as posts, sum(impressions) as impressions "
         "from marts.fct_platform_usage_daily",
     )
@@ -101,9 +91,8 @@ def test_current_mrr_matches_the_latest_subscription_event_of_each_client(built)
         .otherwise(pl.col("monthly_price") * (1 - pl.col("discount_pct") / 100))
         .sum()
     ).item()
-    dim = query(env, "select sum(current_mrr) as m from marts.dim_clients")["m"][0]
-    last_day = query(
-        env,
+    dim = env.query("select sum(current_mrr) as m from marts.dim_clients")["m"][0]
+    last_day = env.query(
         "select sum(mrr) as m from marts.fct_mrr_daily "
         "where date_day = (select max(date_day) from marts.fct_mrr_daily)",
     )["m"][0]
