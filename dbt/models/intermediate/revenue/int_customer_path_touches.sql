@@ -1,4 +1,7 @@
 -- Each marketing touch assigned to the end-customer journey (path) it belongs to.
+-- A table, not a view: two marts read it, and on PostgreSQL the marts built over the inlined
+-- view were planned from wildly wrong row estimates (minutes instead of seconds at `small`).
+{{ config(materialized='table', post_hook="{{ analyze_relation(this) }}") }}
 {%- set lookback_days = var('attribution_lookback_days') %}
 with
 
