@@ -31,18 +31,18 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from dagster_project.analytics.attribution_journeys import (
+from .attribution_journeys import (
     NONE_CHANNEL,
     Journeys,
     group_journeys,
     per_client_totals,
 )
-from dagster_project.analytics.attribution_markov import (
+from .attribution_markov import (
     build_structure,
     markov_attribution,
     markov_end_probability,
 )
-from dagster_project.analytics.attribution_shapley import (
+from .attribution_shapley import (
     shapley_attribution,
     shapley_set_probability,
 )

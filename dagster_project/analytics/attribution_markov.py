@@ -23,7 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import spsolve
 
-from dagster_project.analytics.attribution_journeys import Journeys
+from .attribution_journeys import Journeys
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import minimize
 
-from dagster_project.analytics.attribution_journeys import Journeys
+from .attribution_journeys import Journeys
 
 MAX_EXACT_CHANNELS = 15
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from dagster_project.analytics import power as pw
-from dagster_project.analytics.experiments import METRIC_TYPES, PRIMARY_METRICS
+from . import power as pw
+from .experiments import METRIC_TYPES, PRIMARY_METRICS
 
 KINDS = ("pricing", "content", "feature")
 UNIT_TYPES = ("client", "customer", "user")

@@ -25,9 +25,9 @@ import json
 import numpy as np
 import polars as pl
 
-from dagster_project.analytics import experiment_stats as es
-from dagster_project.analytics import power as pw
-from dagster_project.analytics.sequential import boundary_multiplier
+from . import experiment_stats as es
+from . import power as pw
+from .sequential import boundary_multiplier
 
 METRIC_TYPES = {"conversion": "proportion", "revenue_14d": "mean",
                 "revenue_per_converter": "ratio", "signups": "count"}

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from dagster_project.analytics.sequential import boundary_multiplier
+from .sequential import boundary_multiplier
 
 
 def cohens_h(p0, p1) -> np.ndarray:
