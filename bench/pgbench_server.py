@@ -33,11 +33,4 @@ def throwaway_server(databases: tuple[str, ...]) -> Iterator[object]:
 
 def pg_env(server, dbname: str) -> dict[str, str]:
     """Environment selecting the PostgreSQL warehouse ``dbname`` on ``server``."""
-    return {
-        "BI_WAREHOUSE": "postgres",
-        "BI_PG_HOST": "127.0.0.1",
-        "BI_PG_PORT": str(server.port),
-        "BI_PG_USER": "postgres",
-        "BI_PG_PASSWORD": "",
-        "BI_PG_DB": dbname,
-    }
+    return server.warehouse_env(dbname)

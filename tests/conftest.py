@@ -137,3 +137,17 @@ def any_warehouse(request, tmp_path):
 def pipeline_env_factory():
     """``make_pipeline_env`` for tests that build several environments in one test/module."""
     return make_pipeline_env
+
+
+@pytest.fixture(scope="session")
+def dbt_helpers():
+    """tests/dbt_helpers.py (hand-made raw rows for dbt builds), loaded by path."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "dbt_helpers", Path(__file__).with_name("dbt_helpers.py")
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+

@@ -35,6 +35,18 @@ class PgServer:
     def conninfo(self, dbname: str = "postgres", user: str = SUPERUSER) -> str:
         return f"host=127.0.0.1 port={self.port} user={user} dbname={dbname}"
 
+    def warehouse_env(self, dbname: str, user: str = SUPERUSER) -> dict[str, str]:
+        """The environment variables that select this server's ``dbname`` as the warehouse."""
+        return {
+            "BI_WAREHOUSE": "postgres",
+            "DBT_TARGET": "postgres",
+            "BI_PG_HOST": "127.0.0.1",
+            "BI_PG_PORT": str(self.port),
+            "BI_PG_USER": user,
+            "BI_PG_PASSWORD": "",
+            "BI_PG_DB": dbname,
+        }
+
 
 def binaries_available() -> bool:
     return (PG_BIN / "initdb").exists()

@@ -9,7 +9,6 @@ read by the superuser, who is not subject to row-level security.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -35,14 +34,6 @@ CLIENT_TABLES = (
 # The client-keyed reporting models, the company-wide one, and everything upstream of them.
 DBT_SELECT = [f"+{t.split('.')[1]}" for t in CLIENT_TABLES] + ["+rpt_mrr_daily_total"]
 
-
-def _load_dbt_helpers():
-    spec = importlib.util.spec_from_file_location(
-        "dbt_helpers", REPO_ROOT / "tests" / "dbt_helpers.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _run_roles_command(dsn: str) -> subprocess.CompletedProcess:
@@ -104,7 +95,7 @@ def _catalog_state(con: psycopg.Connection) -> dict[str, list[tuple]]:
 
 
 @pytest.fixture(scope="module")
-def warehouse(pg_server, tmp_path_factory):
+def warehouse(pg_server, tmp_path_factory, dbt_helpers):
     """Roles applied twice (states recorded), tiny raw rows loaded and dbt built as bi_writer."""
     with psycopg.connect(pg_server.conninfo(), autocommit=True) as con:
         con.execute(f"drop database if exists {DB}")
@@ -115,7 +106,7 @@ def warehouse(pg_server, tmp_path_factory):
         outputs.append(_run_roles_command(admin_dsn).stdout)
         with psycopg.connect(admin_dsn) as con:
             states.append(_catalog_state(con))
-    _load_dbt_helpers().build_tiny_postgres(pg_server.conninfo(DB, user="bi_writer"))
+    dbt_helpers.build_tiny_postgres(pg_server.conninfo(DB, user="bi_writer"))
     tmp = tmp_path_factory.mktemp("dbt_roles")
     _dbt_build(pg_server, tmp)
     return {"server": pg_server, "states": states, "outputs": outputs, "tmp": tmp}

@@ -42,14 +42,7 @@ def create_database(server, prefix: str) -> str:
 
 
 def use_postgres(mp: pytest.MonkeyPatch, server, dbname: str) -> None:
-    for name, value in {
-        "BI_WAREHOUSE": "postgres",
-        "BI_PG_HOST": "127.0.0.1",
-        "BI_PG_PORT": str(server.port),
-        "BI_PG_USER": "postgres",
-        "BI_PG_PASSWORD": "",
-        "BI_PG_DB": dbname,
-    }.items():
+    for name, value in server.warehouse_env(dbname).items():
         mp.setenv(name, value)
 
 

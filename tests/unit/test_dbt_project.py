@@ -7,14 +7,9 @@ arithmetic done by hand from the rows in TINY_ROWS (the comments there tell the 
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
-from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -26,21 +21,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt"
 
 
-def _load_helpers():
-    spec = importlib.util.spec_from_file_location(
-        "dbt_helpers", REPO_ROOT / "tests" / "dbt_helpers.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 def _dbt_executable() -> str:
     candidate = Path(sys.executable).with_name("dbt")
     return str(candidate) if candidate.exists() else "dbt"
-
-
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
 
 def _run_dbt(tmp: Path, env: dict[str, str]) -> None:
@@ -67,66 +51,6 @@ def _run_dbt(tmp: Path, env: dict[str, str]) -> None:
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def _throwaway_postgres(tmp: Path):
-    """A PostgreSQL 15 server in `tmp` on a free port (as user postgres when run as root)."""
-    if not (PG_BIN / "initdb").exists():
-        pytest.skip("PostgreSQL 15 binaries not installed")
-    as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    if as_pg:
-        shutil.chown(tmp, "postgres", "postgres")
-    data, port = tmp / "data", _free_port()
-    subprocess.run(
-        as_pg
-        + [
-            str(PG_BIN / "initdb"),
-            "-D",
-            str(data),
-            "-U",
-            "postgres",
-            "-A",
-            "trust",
-            "-E",
-            "UTF8",
-            "--locale=C.UTF-8",
-            "--no-sync",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    subprocess.run(
-        as_pg
-        + [
-            str(PG_BIN / "pg_ctl"),
-            "-D",
-            str(data),
-            "-l",
-            str(tmp / "server.log"),
-            "-w",
-            "start",
-            "-o",
-            f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1 -c fsync=off",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield port
-    finally:
-        subprocess.run(
-            as_pg + [str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
-            check=False,
-            capture_output=True,
-        )
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
 @pytest.fixture(
     scope="module",
     params=[
@@ -134,12 +58,11 @@ def _throwaway_postgres(tmp: Path):
         pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.integration]),
     ],
 )
-def query(request, tmp_path_factory):
+def query(request, tmp_path_factory, dbt_helpers):
     """Build the project on the tiny warehouse of the given backend; yield a `sql -> rows` function."""
     tmp = tmp_path_factory.mktemp(f"dbt_build_{request.param}")
-    helpers = _load_helpers()
     if request.param == "duckdb":
-        warehouse = helpers.build_tiny_warehouse(tmp / "warehouse.duckdb")
+        warehouse = dbt_helpers.build_tiny_warehouse(tmp / "warehouse.duckdb")
         _run_dbt(tmp, {"DBT_TARGET": "duckdb", "BI_DUCKDB_PATH": str(warehouse)})
 
         def run(sql: str) -> list[tuple]:
@@ -148,37 +71,24 @@ def query(request, tmp_path_factory):
 
         yield run
         return
-    # not under pytest's tmp dir: user postgres cannot enter root's 0700 pytest-of-root folder
-    pg_dir = Path(tempfile.mkdtemp(prefix="bi_dbt_pg_"))
-    with _throwaway_postgres(pg_dir) as port:
-        import psycopg
+    import psycopg
 
-        with psycopg.connect(
-            f"host=127.0.0.1 port={port} user=postgres dbname=postgres", autocommit=True
-        ) as con:
-            con.execute("create database bi")
-        conninfo = f"host=127.0.0.1 port={port} user=postgres dbname=bi"
-        helpers.build_tiny_postgres(conninfo)
-        _run_dbt(
-            tmp,
-            {
-                "DBT_TARGET": "postgres",
-                "BI_PG_HOST": "127.0.0.1",
-                "BI_PG_PORT": str(port),
-                "BI_PG_USER": "postgres",
-                "BI_PG_PASSWORD": "",
-                "BI_PG_DB": "bi",
-            },
-        )
+    server = request.getfixturevalue("pg_server")  # the session's throwaway PostgreSQL
+    with psycopg.connect(server.conninfo(), autocommit=True) as con:
+        con.execute('drop database if exists "dbt_project_test"')
+        con.execute('create database "dbt_project_test"')
+    conninfo = server.conninfo("dbt_project_test")
+    dbt_helpers.build_tiny_postgres(conninfo)
+    _run_dbt(tmp, server.warehouse_env("dbt_project_test"))
 
-        def run(sql: str) -> list[tuple]:
-            with psycopg.connect(conninfo) as con:
-                return [
-                    tuple(float(v) if isinstance(v, Decimal) else v for v in row)
-                    for row in con.execute(sql).fetchall()
-                ]
+    def run(sql: str) -> list[tuple]:
+        with psycopg.connect(conninfo) as con:
+            return [
+                tuple(float(v) if isinstance(v, Decimal) else v for v in row)
+                for row in con.execute(sql).fetchall()
+            ]
 
-        yield run
+    yield run
 
 
 def test_tier_migration_counts_as_contraction_in_old_tier_and_expansion_in_new(query):
