@@ -7,13 +7,13 @@ Scales (days simulated from ``DEFAULT_START`` = 2025-01-01; metrics resolution):
 
 | scale  | days | launch clients | endpoints x hosts | metric step | rows at seed 42 | wall (2 cores) |
 |--------|------|----------------|-------------------|-------------|-----------------|----------------|
-| tiny   | 50   | 60             | 5 x 2             | 10 minutes  | 164,488         | ~2.5 s         |
-| small  | 180  | 300            | 6 x 3             | 1 minute    | 5,448,480       | ~12 s          |
-| medium | 365  | 400            | 8 x 4             | 1 minute    | 11,745,804      | ~21 s          |
-| large  | 540  | 800            | 20 x 8            | 1 minute    | 39,141,101      | ~49 s          |
+| tiny   | 50   | 60             | 5 x 2             | 10 minutes  | 164,991         | ~2 s           |
+| small  | 180  | 300            | 6 x 3             | 1 minute    | 5,425,797       | ~12 s          |
+| medium | 365  | 400            | 8 x 4             | 1 minute    | 11,563,416      | ~25 s          |
+| large  | 540  | 800            | 20 x 8            | 1 minute    | 39,272,495      | ~55 s          |
 
 Tiny samples the per-minute metric feeds every 10 minutes (rows are still minute starts with
-per-minute values) to stay small. Memory stays bounded (under 0.5 GB at large): rows are
+per-minute values) to stay small. Memory stays bounded (under 0.6 GB at large): rows are
 generated and written day by day; only per-client and per-customer state is carried.
 Exact counts are returned by :func:`dagster_project.simulator.scale_row_counts`.
 """
@@ -55,10 +55,10 @@ class Scale:
 
 
 SCALES: dict[str, Scale] = {
-    "tiny": Scale("tiny", 50, 60, 0.7, 12, 0.4, 0.5, 0.5, 5, 2, 10, 90, 28, 38),
-    "small": Scale("small", 180, 300, 2.0, 12, 0.3, 0.45, 0.4, 6, 3, 1, 250, 42, 130),
-    "medium": Scale("medium", 365, 400, 1.5, 8, 0.09, 0.2, 0.2, 8, 4, 1, 400, 56, 260),
-    "large": Scale("large", 540, 800, 3.0, 8, 0.06, 0.15, 0.12, 20, 8, 1, 600, 56, 400),
+    "tiny": Scale("tiny", 50, 60, 0.7, 48, 1.6, 0.5, 0.5, 5, 2, 10, 90, 28, 38),
+    "small": Scale("small", 180, 300, 2.0, 48, 1.2, 0.45, 0.4, 6, 3, 1, 250, 42, 130),
+    "medium": Scale("medium", 365, 400, 1.5, 32, 0.36, 0.2, 0.2, 8, 4, 1, 400, 56, 260),
+    "large": Scale("large", 540, 800, 3.0, 32, 0.24, 0.15, 0.12, 20, 8, 1, 600, 56, 400),
 }
 
 # ---------------------------------------------------------------- clients and pricing
@@ -146,6 +146,12 @@ CONVERSION_P = {"instagram": 0.06, "tiktok": 0.04, "youtube": 0.08, "linkedin": 
                 "organic_search": 0.09, "referral": 0.20, "direct": 0.15}
 EXTRA_TOUCHES_MEAN = 0.4  # touches per exposed channel = 1 + Poisson(0.4)
 LOOKBACK_DAYS = 30
+# After each decision (bought or not) a customer starts no new purchase opportunity for this many
+# days, so one customer's journeys never overlap: the touches of an opportunity fall in the
+# lookback before its decision, and two decisions are at least two lookbacks apart, which is what
+# lets the warehouse cut a customer's touches back into the simulated journeys (see the module
+# docstring of simulator.world).
+REFRACTORY_DAYS = 2 * LOOKBACK_DAYS
 PAID_CHANNELS = ("instagram", "tiktok", "youtube", "linkedin", "twitter", "facebook", "email",
                  "paid_search")
 REVENUE_WEEKLY = (1.0, 0.97, 0.98, 1.0, 1.08, 1.02, 0.95)  # Mon..Sun, normalised at use

@@ -117,11 +117,16 @@ def write_truth(world: World, metrics: Metrics, exps: Experiments, n_days: int, 
         "bgnbd": {"r": bg["r"], "alpha": bg["alpha"] / q, "a": P.BGNBD_DROPOUT["a"], "b": P.BGNBD_DROPOUT["b"]},
         "gamma_gamma": dict(P.GAMMA_GAMMA), "time_unit": "day",
         "opportunity_alpha": bg["alpha"], "journey_conversion_prob": q,
-        "note": "purchase opportunities (journeys) arrive at rate lambda_opp ~ Gamma(r, alpha_opp); each converts "
-                "with the noisy-OR of its channel set, independently with probability q, so purchases are Poisson "
-                "with lambda = q * lambda_opp ~ Gamma(r, alpha_opp / q); after each purchase the customer drops out "
-                "with p ~ Beta(a, b). Spend per order ~ Gamma(p, nu), nu ~ Gamma(q, v) (rates). Purchase intensity "
-                "is modulated by the revenue seasonality (mean one).",
+        "refractory_days": P.REFRACTORY_DAYS,
+        "note": "purchase opportunities (journeys) arrive at rate lambda_opp ~ Gamma(r, alpha_opp) while a customer "
+                "is ready; each converts with the noisy-OR of its channel set, independently with probability q, so "
+                "over ready time purchases are Poisson with lambda = q * lambda_opp ~ Gamma(r, alpha_opp / q) "
+                "(bgnbd). After every decision, bought or not, a customer is not ready for refractory_days, so in "
+                "calendar time its long-run purchase rate is q * lambda_opp / (1 + lambda_opp * refractory_days) "
+                "(lambda_effective in customer_latents.parquet) and BG/NBD fitted on calendar time is an "
+                "approximation. After each purchase the customer drops out with p ~ Beta(a, b). Spend per order "
+                "~ Gamma(p, nu), nu ~ Gamma(q, v) (rates). Purchase intensity is modulated by the revenue "
+                "seasonality (mean one).",
     })
     if cu:
         keep = cu["arrival"] < n_days
@@ -130,7 +135,9 @@ def write_truth(world: World, metrics: Metrics, exps: Experiments, n_days: int, 
             "customer_id": make_ids("cu-", cu["num"][keep], 9),
             "client_id": make_ids("cl-", c["num"][cu["client"][keep]], 6),
             "first_seen_date": pl.Series([iso(d) for d in cu["arrival"][keep]]).str.to_date(),
-            "lambda": cu["lam"][keep] * q, "lambda_opportunity": cu["lam"][keep], "p": cu["p"][keep],
+            "lambda": cu["lam"][keep] * q, "lambda_opportunity": cu["lam"][keep],
+            "lambda_effective": cu["lam"][keep] * q / (1 + cu["lam"][keep] * P.REFRACTORY_DAYS),
+            "p": cu["p"][keep],
             "spend_nu": cu["nu"][keep],
             "dropout_date": pl.Series([iso(d) if d >= 0 else None for d in drop], dtype=pl.String).str.to_date(),
         }))

@@ -7,6 +7,13 @@ Journeys run on a *decision clock* 30 days ahead of the calendar: on day ``d`` t
 opportunities deciding on day ``d + 30`` are drawn, with their touches spread over the 30 days
 before the decision. Rows wait in a pending buffer until their own day is emitted, so nothing
 already written is ever changed. Day 0 warms the clock up with decision days 0..30.
+
+After a decision a customer starts no new opportunity for ``REFRACTORY_DAYS`` (two lookbacks), so
+the touches of one customer's journeys never interleave: the touches in the lookback before an
+order are exactly that order's journey, and the other touches, cut into lookback-sized windows
+from their first touch, are exactly the non-converting journeys. Without it (at these opportunity
+rates, ~3 per customer and lookback) every reconstructed journey mixed several opportunities and
+no attribution model could recover the planted credit.
 """
 
 from __future__ import annotations
@@ -522,7 +529,8 @@ class World:
                    "p": g.beta(P.BGNBD_DROPOUT["a"], P.BGNBD_DROPOUT["b"], n),
                    "nu": g.gamma(P.GAMMA_GAMMA["q"], 1.0 / P.GAMMA_GAMMA["v"], n),
                    "alive": np.ones(n, dtype=bool), "purchases": np.zeros(n, dtype=np.int64),
-                   "dropout": np.full(n, -1, dtype=np.int64)}
+                   "dropout": np.full(n, -1, dtype=np.int64),
+                   "ready": np.full(n, D, dtype=np.int64)}
         for key, v in new.items():
             _col(cu, key, v)
         if not cu or len(cu["client"]) == 0:
@@ -530,7 +538,8 @@ class World:
             return
         alive = np.flatnonzero(cu["alive"])
         has = g.random(len(alive)) < -np.expm1(-cu["lam"][alive] * self.revenue_season(D))
-        j = alive[has]
+        j = alive[has & (cu["ready"][alive] <= D)]
+        cu["ready"][j] = D + P.REFRACTORY_DAYS
         m = len(j)
         x = g.random((m, N_CH)) < self.exposure
         f = 1.0 - np.prod(np.where(x, 1.0 - self.conv_p, 1.0), axis=1)
