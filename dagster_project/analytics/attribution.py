@@ -41,9 +41,14 @@ from .attribution_markov import (
     build_structure,
     markov_attribution,
     markov_end_probability,
+    markov_shares_batch,
 )
 from .attribution_shapley import (
+    MAX_EXACT_CHANNELS,
+    fit_noisy_or,
     shapley_attribution,
+    shapley_credits_batch,
+    shapley_pairs,
     shapley_set_probability,
 )
 
@@ -51,6 +56,7 @@ RULE_MODELS = ("first_touch", "last_touch", "linear", "time_decay", "position_ba
 DATA_DRIVEN_MODELS = ("markov", "shapley")
 MODELS = RULE_MODELS + DATA_DRIVEN_MODELS
 FALLBACK_MODEL = "position_based"
+BOOTSTRAP_CHUNK = 4  # resamples refitted together (larger chunks only add memory traffic)
 
 
 @dataclass(frozen=True)
@@ -124,22 +130,79 @@ def bootstrap(j: Journeys, fractions, settings: AttributionSettings, structure=N
               q: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Per model, (resamples, 2, n_clients, K+1) bootstrap credits (conversions, revenue).
 
-    The Shapley model's pooled noisy-OR prior ``q`` (fitted once on all journeys of all clients)
-    is held fixed across resamples: it only shrinks each client's sparse cells, and its own
-    sampling error, from the pooled data, is negligible next to a single client's."""
+    The Shapley model's pooled noisy-OR prior ``q`` (fitted once on all journeys of all clients
+    when not given) is held fixed across resamples: it only shrinks each client's sparse cells,
+    and its own sampling error, from the pooled data, is negligible next to a single client's.
+
+    Every resample gets what ``model_credits`` gives on it, computed ``BOOTSTRAP_CHUNK``
+    resamples at a time: their Poisson draws in one call (the same numbers, in the same order, as
+    one resample at a time; a Poisson(0) draw is 0 and takes no random number, so only the
+    groups' non-zero counts are drawn), the rule-based credits and the client totals as one
+    sparse product (they are linear in the resampled conversions), the Markov chains on the
+    shared ``structure`` (``markov_shares_batch``) and the exact Shapley credits over the shared
+    subset pairs (``shapley_credits_batch``; beyond the exact limit, ``shapley_attribution``'s
+    sampled credits of each resample)."""
     rng = np.random.default_rng(settings.seed)
     structure = structure or build_structure(j, settings.markov_order)
-    draws: dict[str, list] = {m: [] for m in MODELS}
-    nonconv = j.journeys - j.conversions
+    if q is None:
+        q = fit_noisy_or(j.masks, j.journeys, j.conversions, j.n_channels)
+    pairs = shapley_pairs(j, q) if j.n_channels <= MAX_EXACT_CHANNELS else None
+    G, n, K1, R = len(j.length), j.n_clients, j.n_channels + 1, settings.bootstrap_resamples
     mean_rev = np.divide(j.revenue, j.conversions, out=np.zeros_like(j.revenue), where=j.conversions > 0)
-    for _ in range(settings.bootstrap_resamples):
-        c = rng.poisson(j.conversions).astype(float)
-        m = rng.poisson(nonconv).astype(float)
-        jb = j.with_weights(c + m, c, c * mean_rev)
-        credits, _ = model_credits(jb, fractions, settings, structure, q)
-        for model, (cc, rr) in credits.items():
-            draws[model].append(np.stack([cc, rr]))
-    return {m: np.stack(v) for m, v in draws.items() if v}
+    linear = _linear_credits(j, fractions, mean_rev)
+    lam = np.stack([j.conversions, j.journeys - j.conversions])
+    drawn = np.flatnonzero(lam > 0)
+    draws = {m: np.empty((R, 2, n, K1)) for m in MODELS}
+    for lo in range(0, R, BOOTSTRAP_CHUNK):
+        B = min(BOOTSTRAP_CHUNK, R - lo)
+        cm = np.zeros((2, G, B))
+        cm.reshape(2 * G, B)[drawn] = rng.poisson(lam.ravel()[drawn], size=(B, len(drawn))).T
+        c = cm[0]  # (G, B) converting journeys, ...
+        jn = c + cm[1]  # ... and all journeys
+        out = (linear @ c).T.reshape(B, len(RULE_MODELS) + 1, 2, n, K1)
+        for i, model in enumerate(RULE_MODELS):
+            draws[model][lo:lo + B] = out[:, i]
+        totals = out[:, -1]  # (B, 2, n, K1): touched totals in column 0, untouched in column 1
+        untouched = totals[..., 1:2]
+        shares = markov_shares_batch(structure, jn, c)
+        draws["markov"][lo:lo + B] = np.concatenate(
+            [shares[:, None] * totals[..., :1], untouched], axis=-1)
+        if pairs is not None:
+            sc, sr = shapley_credits_batch(pairs, jn, c, c * mean_rev[:, None],
+                                           settings.prior_strength)
+        else:
+            sc, sr = map(np.stack, zip(*(
+                shapley_attribution(j.with_weights(jn[:, b], c[:, b], c[:, b] * mean_rev),
+                                    settings.prior_strength, seed=settings.seed, q=q)[:2]
+                for b in range(B))))
+        draws["shapley"][lo:lo + B] = np.concatenate(
+            [np.stack([sc, sr], axis=1), untouched], axis=-1)
+    return draws
+
+
+def _linear_credits(j: Journeys, fractions, mean_rev: np.ndarray) -> sp.csr_matrix:
+    """The bootstrap's credits that are linear in the converting journeys c of the groups, as a
+    matrix M ((rule models + 1) x 2 x n_clients x (K+1) rows, G columns) with credits = M @ c:
+    per rule model its conversion and revenue credit (a group's journeys keep its mean order
+    value), then the clients' touched (column 0) and untouched (column 1) conversions and
+    revenue."""
+    G, n, K1 = len(j.length), j.n_clients, j.n_channels + 1
+    rows, cols, vals = [], [], []
+    conv = np.flatnonzero(j.conversions > 0)  # the other groups never draw a conversion
+    for i, model in enumerate(RULE_MODELS):
+        for kind, (f, scale) in enumerate(zip(fractions[model], (np.ones(G), mean_rev))):
+            g, ch = np.nonzero(f[conv])
+            g = conv[g]
+            rows.append(((i * 2 + kind) * n + j.client[g]) * K1 + ch)
+            cols.append(g)
+            vals.append(f[g, ch] * scale[g])
+    touched = (j.length > 0).astype(np.int64)
+    for kind, scale in enumerate((np.ones(G), mean_rev)):
+        rows.append(((len(RULE_MODELS) * 2 + kind) * n + j.client) * K1 + 1 - touched)
+        cols.append(np.arange(G))
+        vals.append(scale)
+    return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                         shape=((len(RULE_MODELS) + 1) * 2 * n * K1, G))
 
 
 def held_out_log_loss(j: Journeys, settings: AttributionSettings, structure=None

@@ -11,17 +11,27 @@ matrix and r the transient-to-conversion vector, x = (I - Q)^-1 r and P = x[star
 Removal effect of channel c: RE_c = 1 - P_-c / P, where P_-c is the same absorption probability
 when every state containing c leads to null (its row of Q and r set to zero). Credit: the
 client's touched conversions (and revenue) split in proportion to RE_c (normalised to sum 1),
-as in ChannelAttribution. All clients are solved together as one block-diagonal sparse system
-(scipy SuperLU), one solve for the full chain plus one per channel: exact, no Monte-Carlo.
+as in ChannelAttribution.
+
+Exact solution, no Monte-Carlo: all clients are solved together as one block-diagonal sparse
+system (scipy SuperLU, natural order: the states of a client are numbered together, so the LU
+fill stays inside the client blocks). P_-c only needs the sub-system of the states without c
+(x = 0 on the others), A_NN x_N = r_N, solved on its own (smaller than the full system). At order
+1 a client has a single state d holding c, and the block-inverse identity
+(A_NN)^-1 = M_NN - M_Nd M_dN / M_dd (M = A^-1) gives P_-c = x[start] - M[start, d] x[d] / M[d, d]
+from the one factorization of A: the columns M[:, d] of all clients and channels are K more
+right-hand sides. ``markov_shares_batch`` refits the chain for many reweightings of the journeys
+(a bootstrap) on the same structure: counts by sparse products, one solve per reweighting.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.linalg import spsolve
+from scipy.sparse.linalg import splu
 
 from .attribution_journeys import Journeys
 
@@ -33,6 +43,7 @@ class MarkovStructure:
     order: int
     n_states: int  # transient states incl. one start state per client (the last n_clients)
     start: np.ndarray  # (n_clients,) start state of each client
+    state_client: np.ndarray  # (n_states,) client of each state
     contains: np.ndarray  # (n_channels, n_states) bool: the state's tuple holds the channel
     edge_from: np.ndarray  # transient -> transient edges (unique)
     edge_to: np.ndarray
@@ -40,24 +51,47 @@ class MarkovStructure:
     edge_id: np.ndarray  # ... and its unique edge
     last_state: np.ndarray  # (G,) the last state of each group (-1 without touches)
 
+    @cached_property
+    def pattern(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """CSC pattern of I - Q (edges and diagonal): (indptr, indices, slot of each edge's value,
+        values of I alone), so that the system of new weights is built without sorting."""
+        n, e = self.n_states, len(self.edge_from)
+        rows = np.concatenate([self.edge_from, np.arange(n)])
+        cols = np.concatenate([self.edge_to, np.arange(n)])
+        key, slot = np.unique(cols * n + rows, return_inverse=True)  # column-major order
+        indptr = np.searchsorted(key, np.arange(n + 1) * n)
+        identity = np.bincount(slot[e:], minlength=len(key)).astype(float)
+        return indptr, key % n, slot[:e], identity
+
+    @cached_property
+    def incidence(self) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """(edges x groups) transition counts and (states x groups) last-state indicator: the
+        chain's counts for many weightings of the groups at once."""
+        G, has = len(self.last_state), self.last_state >= 0
+        edges = sp.csr_matrix((np.ones(len(self.edge_id)), (self.edge_id, self.edge_group)),
+                              shape=(len(self.edge_from), G))
+        last = sp.csr_matrix((np.ones(has.sum()), (self.last_state[has], np.flatnonzero(has))),
+                             shape=(self.n_states, G))
+        return edges, last
+
 
 def build_structure(j: Journeys, order: int = 1) -> MarkovStructure:
     if order not in (1, 2, 3):
         raise ValueError("Markov order must be 1, 2 or 3")
-    K, G, L = j.n_channels, len(j.length), j.paths.shape[1]
+    K, G = j.n_channels, len(j.length)
     base = K + 1
-    valid = j.paths >= 0
-    # code of the window of the last `order` channels at each position (digits ch+1, 0 = none)
-    code = np.zeros((G, L), dtype=np.int64)
-    for lag in range(order):
-        shifted = np.full((G, L), -1, dtype=np.int64)
-        shifted[:, lag:] = j.paths[:, : L - lag] if lag else j.paths
-        code += (shifted + 1) * base**lag
-    key = j.client[:, None] * base**order + code
-    uniq, inverse = np.unique(key[valid], return_inverse=True)
+    # the touches of all groups in path order (paths are left-aligned), with group and position
+    first = np.cumsum(j.length) - j.length
+    group = np.repeat(np.arange(G), j.length)
+    idx = np.arange(len(group))
+    pos = idx - first[group]
+    ch = j.paths[j.paths >= 0]
+    # code of the window of the last `order` channels at each touch (digits ch+1, 0 = none)
+    code = ch + 1
+    for lag in range(1, order):
+        code = code + np.where(pos >= lag, ch[idx - lag] + 1, 0) * base**lag
+    uniq, state = np.unique(j.client[group] * base**order + code, return_inverse=True)
     n_touch_states = len(uniq)
-    state = np.full((G, L), -1, dtype=np.int64)
-    state[valid] = inverse
     start = n_touch_states + np.arange(j.n_clients)
     n_states = n_touch_states + j.n_clients
     codes = uniq % base**order
@@ -66,23 +100,15 @@ def build_structure(j: Journeys, order: int = 1) -> MarkovStructure:
     for i in range(order):
         ok = digits[i] >= 0
         contains[digits[i][ok], np.flatnonzero(ok)] = True
-    # observed transitions: start -> s_1 and s_t -> s_t+1
+    # observed transitions into every touch: from start (first touch) or from the previous touch
+    frm = np.where(pos > 0, state[idx - 1], start[j.client[group]])
+    upair, eid = np.unique(frm * n_states + state, return_inverse=True)
     has = j.length > 0
-    g_idx = np.flatnonzero(has)
-    frm = [start[j.client[g_idx]]]
-    to = [state[g_idx, 0]]
-    grp = [g_idx]
-    for t in range(L - 1):
-        ok = valid[:, t + 1]
-        frm.append(state[ok, t])
-        to.append(state[ok, t + 1])
-        grp.append(np.flatnonzero(ok))
-    frm, to, grp = np.concatenate(frm), np.concatenate(to), np.concatenate(grp)
-    pair = frm * n_states + to
-    upair, eid = np.unique(pair, return_inverse=True)
-    last = np.where(has, state[np.arange(G), np.maximum(j.length - 1, 0)], -1)
-    return MarkovStructure(order, n_states, start, contains, upair // n_states, upair % n_states,
-                           grp, eid, last)
+    last = np.full(G, -1, dtype=np.int64)
+    last[has] = state[first[has] + j.length[has] - 1]
+    state_client = np.concatenate([uniq // base**order, np.arange(j.n_clients)])
+    return MarkovStructure(order, n_states, start, state_client, contains, upair // n_states,
+                           upair % n_states, group, eid, last)
 
 
 @dataclass(frozen=True)
@@ -101,22 +127,53 @@ def markov_attribution(j: Journeys, structure: MarkovStructure | None = None, or
     has = s.last_state >= 0
     to_conv = np.bincount(s.last_state[has], j.conversions[has], minlength=n)
     to_null = np.bincount(s.last_state[has], (j.journeys - j.conversions)[has], minlength=n)
+    return _solve(s, through, to_conv, to_null)
+
+
+def markov_shares_batch(s: MarkovStructure, journeys: np.ndarray, conversions: np.ndarray
+                        ) -> np.ndarray:
+    """Credit shares (B, n_clients, n_channels) of B reweightings of the groups of ``s``
+    (journeys and conversions: (G, B)), each as ``markov_attribution`` of the reweighted
+    journeys."""
+    edges, last = s.incidence
+    through = edges @ journeys
+    to_conv = last @ conversions
+    to_null = last @ (journeys - conversions)
+    return np.stack([_solve(s, through[:, b], to_conv[:, b], to_null[:, b]).shares
+                     for b in range(journeys.shape[1])])
+
+
+def _solve(s: MarkovStructure, through: np.ndarray, to_conv: np.ndarray, to_null: np.ndarray
+           ) -> MarkovResult:
+    """The chain of the given transition, conversion and null counts, solved exactly."""
+    n, K = s.n_states, s.contains.shape[0]
     out = np.bincount(s.edge_from, through, minlength=n) + to_conv + to_null
     inv = np.divide(1.0, out, out=np.zeros(n), where=out > 0)
-    Q = sp.csr_matrix((through * inv[s.edge_from], (s.edge_from, s.edge_to)), shape=(n, n))
+    indptr, indices, slot, values = s.pattern
+    values = values.copy()
+    values[slot] -= through * inv[s.edge_from]  # A = I - Q
+    A = sp.csc_matrix((values, indices, indptr), shape=(n, n))
     r = to_conv * inv
-    A = (sp.identity(n, format="csr") - Q).tocsr()
-    base = spsolve(A.tocsc(), r)[s.start]
-    K = s.contains.shape[0]
-    removed = np.zeros((len(s.start), K))
-    for c in range(K):  # one exact solve per channel
-        drop = s.contains[c]
-        if not drop.any():
-            removed[:, c] = base
-            continue
-        keep = sp.diags((~drop).astype(float))
-        A_c = (keep @ A + sp.diags(drop.astype(float))).tocsc()
-        removed[:, c] = spsolve(A_c, r * ~drop)[s.start]
+    if s.order == 1:  # one state d per client and channel: block-inverse identity
+        X = splu(A, permc_spec="NATURAL").solve(np.column_stack([r, s.contains.T]))
+        x, M = X[:, 0], X[:, 1:]
+        base = x[s.start]
+        removed = np.repeat(base[:, None], K, axis=1)
+        ch, d = np.nonzero(s.contains)
+        cl = s.state_client[d]
+        st = s.start[cl]
+        removed[cl, ch] = x[st] - M[st, ch] * x[d] / M[d, ch]
+    else:  # one sub-system per channel: the states without it
+        base = splu(A, permc_spec="NATURAL").solve(r)[s.start]
+        removed = np.empty((len(s.start), K))
+        for c in range(K):
+            keep = np.flatnonzero(~s.contains[c])
+            if len(keep) == n:
+                removed[:, c] = base
+                continue
+            sub = A[keep][:, keep].tocsc()
+            x = splu(sub, permc_spec="NATURAL").solve(r[keep])
+            removed[:, c] = x[np.searchsorted(keep, s.start)]
     re = np.divide(base[:, None] - removed, base[:, None], out=np.zeros_like(removed),
                    where=base[:, None] > 0)
     re = np.clip(re, 0.0, 1.0)

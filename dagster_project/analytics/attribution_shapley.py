@@ -24,12 +24,31 @@ credit_j = sum_{S ni j} d(S) / |S| * W(S) with W(S) = sum_{T superset S} c_T / v
 transforms (O(K 2^K) per client) and one matrix product, whatever the number of journeys.
 Beyond: permutation sampling (Castro et al. 2009) of channel orders, in batches, until the
 standard error of every channel's credit is below ``tol`` x the client's conversions.
+
+Many reweightings of the same journeys (a bootstrap: ``shapley_credits_batch``), exact and
+without 2^K tables per client: v = m + e with e(S) = (c_S - n_S m(S)) / (n_S + k), which is 0
+outside the client's observed sets. By linearity phi(T) = phi_m(T) + phi_e(T), where phi_m (the
+Shapley values of the pooled curve) is one table for all clients and reweightings, and by the
+Shapley formula, with w(s, t) = s!(t-s-1)!/t!,
+
+    phi_e,j(T) = sum_{R subset T} e(R) ([j in R] b(R, T) - [j in T] a(R, T)),
+    a(R, T) = w(|R|, |T|) (0 for R = T),   b(R, T) = w(|R| - 1, |T|) + a(R, T).
+
+With u(T) = c_T / v(T) (r_T / v(T) for the revenue) the credit is
+credit_j = sum_T u(T) (phi_m,j(T) - [j in T] A(T)) + sum_{R ni j} e(R) U(R), where
+A(T) = sum_{R subset T} a(R, T) e(R) and U(R) = sum_{T superset R} b(R, T) u(T): sparse products
+over the pairs of a client's sets (R observed, T converting, R subset T), the same for every
+reweighting, for all reweightings at once.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+import scipy.sparse as sp
 from scipy.optimize import minimize
+from scipy.special import comb
 
 from .attribution_journeys import Journeys
 
@@ -72,6 +91,8 @@ def _butterfly(a: np.ndarray, k: int, op: str) -> np.ndarray:
         v = a.reshape(*lead, 2 ** (k - i - 1), 2, 2**i)
         if op == "moebius":  # d(S) = sum_{R subset S} (-1)^{|S-R|} v(R)
             v[..., 1, :] -= v[..., 0, :]
+        elif op == "subset":  # subset sum: V(S) = sum_{R subset S} v(R)
+            v[..., 1, :] += v[..., 0, :]
         else:  # superset sum: W(S) = sum_{T superset S} w(T)
             v[..., 0, :] += v[..., 1, :]
     return a
@@ -121,6 +142,88 @@ def shapley_attribution(j: Journeys, prior_strength: float = 10.0,
                                           j.revenue[sel], q, prior_strength, tol,
                                           max_permutations, rng)
     return conv, rev, q
+
+
+@dataclass(frozen=True)
+class ShapleyPairs:
+    """The clients' observed channel sets and their subset pairs, for ``shapley_credits_batch``."""
+
+    n_channels: int
+    sets: sp.csr_matrix  # (n_sets, G): each touched group in its (client, channel set)
+    converting: np.ndarray  # (n_conv,) the sets with conversions (the only ones credited)
+    conv_sets: sp.csr_matrix  # (n_conv, G): the rows of ``sets`` of the converting sets
+    prior: np.ndarray  # (n_sets,) m(S) of the pooled noisy-OR
+    a: sp.csr_matrix  # (n_conv, n_sets) a(R, T) over the pairs R subset T
+    b: sp.csr_matrix  # (n_sets, n_conv) b(R, T)
+    prior_credit: sp.csr_matrix  # (n_clients * K, n_conv): phi_m,j(T) at row client * K + j
+    bits: sp.csr_matrix  # (n_clients * K, n_sets): 1 at row client * K + j when j in S
+    conv_bits: sp.csr_matrix  # bits of the converting sets
+
+
+def shapley_pairs(j: Journeys, q: np.ndarray) -> ShapleyPairs:
+    """The pairs (R subset T, T converting, R observed, same client) of the journeys ``j``; valid
+    for any reweighting of them (a set without journeys has e = 0, without conversions u = 0)."""
+    K, n_cl = j.n_channels, j.n_clients
+    touched = np.flatnonzero(j.length > 0)
+    key, inv = np.unique(j.client[touched] << K | j.masks[touched], return_inverse=True)
+    sets = sp.csr_matrix((np.ones(len(touched)), (inv, touched)), shape=(len(key), len(j.length)))
+    client, mask = key >> K, key & (2**K - 1)
+    converting = np.flatnonzero(np.bincount(inv, j.conversions[touched], len(key)) > 0)
+    t_pos, sub = np.arange(len(converting)), np.zeros(len(converting), dtype=np.int64)
+    for c in range(K):  # every subset of every converting set, one channel at a time
+        has = (mask[converting[t_pos]] >> c) & 1 == 1
+        t_pos, sub = np.concatenate([t_pos, t_pos[has]]), np.concatenate([sub, sub[has] | 1 << c])
+    r_key = client[converting[t_pos]] << K | sub
+    r_idx = np.minimum(np.searchsorted(key, r_key), len(key) - 1)
+    hit = (key[r_idx] == r_key) & (sub > 0)
+    r_idx, t_pos = r_idx[hit], t_pos[hit]
+    size = np.bitwise_count(mask)
+    s, t = size[r_idx].astype(np.int64), size[converting[t_pos]].astype(np.int64)
+    w_st = np.zeros((K + 1, K + 1))  # w(s, t) = s!(t-s-1)!/t! = 1 / (t C(t-1, s)), s < t
+    ss, tt = np.nonzero(np.arange(K + 1)[:, None] < np.arange(K + 1)[None, :])
+    w_st[ss, tt] = 1.0 / (tt * comb(tt - 1, ss))
+    a, b = w_st[s, t], w_st[s - 1, t] + w_st[s, t]
+    n_sets, n_conv = len(key), len(converting)
+    bits = (mask[:, None] >> np.arange(K)) & 1
+    m = noisy_or_table(q)
+    size_all = np.bitwise_count(np.arange(2**K))
+    d = _butterfly(m.copy(), K, "moebius") / np.maximum(size_all, 1)
+    phi_m = _butterfly(d * ((np.arange(2**K) >> np.arange(K)[:, None]) & 1), K, "subset")
+    si, ch = np.nonzero(bits)
+    bits_m = sp.csr_matrix((np.ones(len(si)), (client[si] * K + ch, si)), shape=(n_cl * K, n_sets))
+    ti, tch = np.nonzero(bits[converting])
+    t_client = client[converting[ti]]
+    return ShapleyPairs(
+        n_channels=K, sets=sets, converting=converting, conv_sets=sets[converting], prior=m[mask],
+        a=sp.csr_matrix((a, (t_pos, r_idx)), shape=(n_conv, n_sets)),
+        b=sp.csr_matrix((b, (r_idx, t_pos)), shape=(n_sets, n_conv)),
+        prior_credit=sp.csr_matrix((phi_m[tch, mask[converting[ti]]], (t_client * K + tch, ti)),
+                                   shape=(n_cl * K, n_conv)),
+        bits=bits_m, conv_bits=bits_m[:, converting],
+    )
+
+
+def shapley_credits_batch(p: ShapleyPairs, journeys: np.ndarray, conversions: np.ndarray,
+                          revenue: np.ndarray, prior_strength: float = 10.0
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (conversion, revenue) credit (B, n_clients, K) of B reweightings of the journeys of
+    ``p`` (journeys, conversions, revenue: (G, B)), each as ``shapley_attribution`` (exact, same q)
+    of the reweighted journeys."""
+    B, k, conv = journeys.shape[1], prior_strength, p.converting
+    n_S, c_S = p.sets @ journeys, p.sets @ conversions
+    e = (c_S - n_S * p.prior[:, None]) / (n_S + k)
+    c_T = c_S[conv]
+    v_T = (c_T + k * p.prior[conv, None]) / (n_S[conv] + k)
+    u = np.zeros((len(conv), 2, B))  # u(T) of the conversions and of the revenue
+    np.divide(c_T, v_T, out=u[:, 0], where=c_T > 0)
+    np.divide(p.conv_sets @ revenue, v_T, out=u[:, 1], where=c_T > 0)
+    A = p.a @ e
+    U = (p.b @ u.reshape(len(conv), 2 * B)).reshape(-1, 2, B)
+    credit = (p.prior_credit @ u.reshape(len(conv), 2 * B)
+              - p.conv_bits @ (u * A[:, None]).reshape(len(conv), 2 * B)
+              + p.bits @ (U * e[:, None]).reshape(-1, 2 * B))
+    credit = credit.reshape(-1, p.n_channels, 2, B).transpose(2, 3, 0, 1)
+    return credit[0], credit[1]
 
 
 def _sampled_client(masks, n, c, r, q, k_prior, tol, max_perm, rng, batch: int = 256):

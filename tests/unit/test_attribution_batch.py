@@ -1,0 +1,189 @@
+"""The fast exact paths of the attribution models against straightforward references.
+
+- Markov removal effects (sub-systems, the order-1 block-inverse identity) against the chain
+  written out from its definition: a dense transition matrix per client, the rows of the states
+  holding the removed channel set to zero;
+- the batched refits of the bootstrap (Markov, Shapley) against one fit per reweighting;
+- ``bootstrap`` against its plain form: one Poisson draw and one ``model_credits`` per resample.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import polars as pl
+import pytest
+
+from dagster_project.analytics import attribution
+from dagster_project.analytics.attribution import (
+    MODELS,
+    RULE_MODELS,
+    AttributionSettings,
+    bootstrap,
+    model_credits,
+)
+from dagster_project.analytics.attribution_journeys import group_journeys
+from dagster_project.analytics.attribution_markov import (
+    build_structure,
+    markov_attribution,
+    markov_shares_batch,
+)
+from dagster_project.analytics.attribution_shapley import (
+    shapley_attribution,
+    shapley_credits_batch,
+    shapley_pairs,
+)
+
+CHANNELS = "abcde"
+
+
+def random_journeys(seed: int, n: int = 1500, clients: int = 3) -> pl.DataFrame:
+    """Journeys of 0-6 touches (repeats allowed) whose conversion depends on their channels."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(0, 7, n)
+    touches = rng.integers(0, len(CHANNELS), lengths.sum())
+    paths = np.split(touches, np.cumsum(lengths)[:-1])
+    p = np.array([0.05, 0.1, 0.2, 0.02, 0.15])
+    converted = [bool(rng.random() < 1 - np.prod(1 - p[np.unique(t)]) if len(t) else
+                      rng.random() < 0.05) for t in paths]
+    return pl.DataFrame({
+        "client_id": [f"c{i}" for i in rng.integers(0, clients, n)],
+        "channel_path": [" > ".join(CHANNELS[i] for i in t) if len(t) else None for t in paths],
+        "converted": converted,
+        "revenue": np.where(converted, rng.gamma(2.0, 30.0, n), 0.0),
+    })
+
+
+def reference_removal_effects(df: pl.DataFrame, clients: tuple[str, ...], order: int) -> np.ndarray:
+    """Removal effects (clients x channels) from the chain's definition, one dense solve each."""
+    out = np.zeros((len(clients), len(CHANNELS)))
+    for i, client in enumerate(clients):
+        moves, ends = defaultdict(float), defaultdict(lambda: np.zeros(2))
+        for path, converted in df.filter(pl.col("client_id") == client).select(
+                "channel_path", "converted").iter_rows():
+            if path is None:
+                continue
+            chans = path.split(" > ")
+            state = ()  # start
+            for t in range(len(chans)):
+                nxt = tuple(chans[max(0, t - order + 1): t + 1])
+                moves[state, nxt] += 1
+                state = nxt
+            ends[state][0 if converted else 1] += 1
+        states = sorted({s for pair in moves for s in pair}, key=lambda s: (len(s), s))
+        at = {s: k for k, s in enumerate(states)}
+        Q, conv, total = np.zeros((len(states),) * 2), np.zeros(len(states)), np.zeros(len(states))
+        for (a, b), w in moves.items():
+            Q[at[a], at[b]] += w
+        for s, (c, m) in ends.items():
+            conv[at[s]], total[at[s]] = c, c + m
+        total += Q.sum(axis=1)
+        Q, r = Q / total[:, None], conv / total
+        keeps = [np.ones(len(states), bool)] + [np.array([ch not in s for s in states])
+                                                for ch in CHANNELS]
+        p, *removed = (np.linalg.solve(np.eye(len(states)) - Q * keep[:, None], r * keep)[at[()]]
+                       for keep in keeps)
+        out[i] = np.clip(1 - np.array(removed) / p, 0, 1) if p > 0 else 0.0
+    return out
+
+
+@pytest.mark.parametrize("order", [1, 2, 3])
+def test_markov_removal_effects_equal_the_chain_solved_from_its_definition(order):
+    df = random_journeys(1)
+    j = group_journeys(df)
+    assert j.channels == tuple(CHANNELS)
+    got = markov_attribution(j, order=order).removal_effects
+    np.testing.assert_allclose(got, reference_removal_effects(df, j.clients, order), rtol=0,
+                               atol=1e-12)
+
+
+def reweightings(j, seed: int, B: int = 5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """B Poisson reweightings (G, B) of the journeys, conversions and revenue of the groups."""
+    rng = np.random.default_rng(seed)
+    c = rng.poisson(j.conversions[:, None], (len(j.length), B)).astype(float)
+    n = c + rng.poisson((j.journeys - j.conversions)[:, None], (len(j.length), B))
+    mean_rev = np.divide(j.revenue, j.conversions, out=np.zeros_like(j.revenue),
+                         where=j.conversions > 0)
+    return n, c, c * mean_rev[:, None]
+
+
+@pytest.mark.parametrize("order", [1, 2, 3])
+def test_batched_markov_refits_equal_one_fit_per_reweighting(order):
+    j = group_journeys(random_journeys(2))
+    s = build_structure(j, order)
+    n, c, r = reweightings(j, 3)
+    got = markov_shares_batch(s, n, c)
+    for b in range(n.shape[1]):
+        ref = markov_attribution(j.with_weights(n[:, b], c[:, b], r[:, b]), s).shares
+        np.testing.assert_allclose(got[b], ref, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("prior_strength", [0.5, 10.0])
+def test_batched_shapley_credits_equal_the_exact_shapley_of_each_reweighting(prior_strength):
+    j = group_journeys(random_journeys(4, clients=4))
+    _, _, q = shapley_attribution(j, prior_strength)
+    n, c, r = reweightings(j, 5)
+    conv, rev = shapley_credits_batch(shapley_pairs(j, q), n, c, r, prior_strength)
+    for b in range(n.shape[1]):
+        ref_c, ref_r, _ = shapley_attribution(j.with_weights(n[:, b], c[:, b], r[:, b]),
+                                              prior_strength, q=q)
+        np.testing.assert_allclose(conv[b], ref_c, rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(rev[b], ref_r, rtol=1e-10, atol=1e-8)
+    # credits conserve each reweighting's touched conversions
+    touched = j.length > 0
+    totals = np.stack([np.bincount(j.client[touched], c[touched, b], j.n_clients)
+                       for b in range(n.shape[1])])
+    np.testing.assert_allclose(conv.sum(axis=2), totals, rtol=1e-12)
+
+
+def random_fractions(j, seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Rule-based shares per group x (channels + '(none)'), as ``rule_fractions`` shapes them."""
+    rng = np.random.default_rng(seed)
+    G, K = len(j.length), j.n_channels
+    present = np.zeros((G, K + 1), bool)
+    for pos in range(j.paths.shape[1]):
+        ok = j.paths[:, pos] >= 0
+        present[np.flatnonzero(ok), j.paths[ok, pos]] = True
+    present[:, K] = j.length == 0
+    out = {}
+    for model in RULE_MODELS:
+        f = [rng.random((G, K + 1)) * present for _ in range(2)]
+        f = [x / x.sum(axis=1, keepdims=True) * (w > 0)[:, None]
+             for x, w in zip(f, (j.conversions, j.revenue))]
+        out[model] = (f[0], f[1])
+    return out
+
+
+def plain_bootstrap(j, fractions, settings, structure, q) -> dict[str, np.ndarray]:
+    """One Poisson draw and one ``model_credits`` per resample."""
+    rng = np.random.default_rng(settings.seed)
+    mean_rev = np.divide(j.revenue, j.conversions, out=np.zeros_like(j.revenue),
+                         where=j.conversions > 0)
+    draws = defaultdict(list)
+    for _ in range(settings.bootstrap_resamples):
+        c = rng.poisson(j.conversions).astype(float)
+        m = rng.poisson(j.journeys - j.conversions).astype(float)
+        credits, _ = model_credits(j.with_weights(c + m, c, c * mean_rev), fractions, settings,
+                                   structure, q)
+        for model, (cc, rr) in credits.items():
+            draws[model].append(np.stack([cc, rr]))
+    return {m: np.stack(v) for m, v in draws.items()}
+
+
+@pytest.mark.parametrize("order, exact_limit", [(1, 15), (3, 15), (1, 2)])
+def test_bootstrap_equals_one_model_fit_per_resample_with_the_same_draws(
+        order, exact_limit, monkeypatch):
+    # exact_limit 2: fewer channels allowed than present, so the per-resample Shapley path runs
+    monkeypatch.setattr(attribution, "MAX_EXACT_CHANNELS", exact_limit)
+    j = group_journeys(random_journeys(6))
+    fractions = random_fractions(j, 7)
+    settings = AttributionSettings(markov_order=order, bootstrap_resamples=7, seed=11)
+    structure = build_structure(j, order)
+    _, q = model_credits(j, fractions, settings, structure)
+    got = bootstrap(j, fractions, settings, structure, q)
+    ref = plain_bootstrap(j, fractions, settings, structure, q)
+    assert set(got) == set(ref) == set(MODELS)
+    for model in MODELS:
+        assert got[model].shape == ref[model].shape == (7, 2, j.n_clients, len(CHANNELS) + 1)
+        np.testing.assert_allclose(got[model], ref[model], rtol=1e-10, atol=1e-9)
