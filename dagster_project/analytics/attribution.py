@@ -18,9 +18,9 @@ each resample draws, for every group of identical journeys, Poisson(n) convertin
 Poisson(m) non-converting journeys (n, m the group's counts) -- the large-sample equivalent of
 resampling journeys with replacement, vectorized over groups. The revenue of a group scales with
 its converting count (its journeys keep the group's mean order value; the spread of order values
-within a group is not resampled). Every model is refitted on every resample (the Shapley model's
-pooled noisy-OR prior excepted: see ``bootstrap``); the interval is the 2.5%-97.5% percentile range
-of the credit.
+within a group is not resampled). Every model is refitted on every resample, the Shapley
+model's pooled noisy-OR included (its empirical-Bayes weight k is held: see ``bootstrap``); the
+interval is the 2.5%-97.5% percentile range of the credit.
 """
 
 from __future__ import annotations
@@ -45,7 +45,9 @@ from .attribution_markov import (
 )
 from .attribution_shapley import (
     MAX_EXACT_CHANNELS,
+    ShapleyPrior,
     fit_noisy_or,
+    fit_shapley_prior,
     shapley_attribution,
     shapley_credits_batch,
     shapley_pairs,
@@ -64,7 +66,7 @@ class AttributionSettings:
     markov_order: int = 1
     bootstrap_resamples: int = 200
     seed: int = 0
-    prior_strength: float = 10.0  # Shapley: pseudo-journeys of the pooled noisy-OR prior
+    prior_strength: float | None = None  # Shapley: pseudo-journeys of the pooled prior (None: EB)
     holdout_fraction: float = 0.2  # recommended model: share of journeys held out
     min_journeys: int = 200  # recommended model: below this a client falls back to position_based
     min_conversions: int = 30
@@ -74,7 +76,8 @@ class AttributionSettings:
 class AttributionResult:
     channel_attribution: pl.DataFrame  # client x channel x model, with intervals
     model_comparison: pl.DataFrame  # client x channel: shares per model, disagreement, recommendation
-    noisy_or_q: np.ndarray  # pooled noisy-OR hazard per channel (Shapley prior)
+    shapley_prior: ShapleyPrior  # pooled noisy-OR hazards per channel and their weight
+    channels: tuple[str, ...]  # the channels of shapley_prior.q
 
 
 def rule_fractions(j: Journeys, rule_credits: pl.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -107,10 +110,10 @@ def rule_fractions(j: Journeys, rule_credits: pl.DataFrame) -> dict[str, tuple[n
 
 
 def model_credits(j: Journeys, fractions, settings: AttributionSettings, structure=None,
-                  q: np.ndarray | None = None
-                  ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], np.ndarray]:
+                  prior: ShapleyPrior | None = None
+                  ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], ShapleyPrior]:
     """Conversions and revenue credited per model, client and channel (n_clients x K+1).
-    ``q``: the pooled noisy-OR prior of the Shapley model (fitted here when None)."""
+    ``prior``: the Shapley model's pooled prior (fitted here when None)."""
     n = j.n_clients
     out = {}
     by_client = sp.csr_matrix((np.ones(len(j.client)), (j.client, np.arange(len(j.client)))),
@@ -121,18 +124,20 @@ def model_credits(j: Journeys, fractions, settings: AttributionSettings, structu
     mk = markov_attribution(j, structure, settings.markov_order)
     out["markov"] = (np.column_stack([mk.shares * tc[:, None], uc]),
                      np.column_stack([mk.shares * tr[:, None], ur]))
-    sc, sr, q = shapley_attribution(j, settings.prior_strength, seed=settings.seed, q=q)
+    prior = prior or fit_shapley_prior(j, settings.prior_strength)
+    sc, sr, _ = shapley_attribution(j, prior.strength, seed=settings.seed, q=prior.q)
     out["shapley"] = (np.column_stack([sc, uc]), np.column_stack([sr, ur]))
-    return out, q
+    return out, prior
 
 
 def bootstrap(j: Journeys, fractions, settings: AttributionSettings, structure=None,
-              q: np.ndarray | None = None) -> dict[str, np.ndarray]:
+              prior: ShapleyPrior | None = None) -> dict[str, np.ndarray]:
     """Per model, (resamples, 2, n_clients, K+1) bootstrap credits (conversions, revenue).
 
-    The Shapley model's pooled noisy-OR prior ``q`` (fitted once on all journeys of all clients
-    when not given) is held fixed across resamples: it only shrinks each client's sparse cells,
-    and its own sampling error, from the pooled data, is negligible next to a single client's.
+    The Shapley model's pooled curve (its hazards q) is refitted on every resample: with an
+    empirical-Bayes weight of hundreds of pseudo-journeys it is most of v, and its sampling error
+    most of the pooled shares' error. Its weight k, a hyperparameter, keeps the value of ``prior``
+    (fitted on all journeys when not given).
 
     Every resample gets what ``model_credits`` gives on it, computed ``BOOTSTRAP_CHUNK``
     resamples at a time: their Poisson draws in one call (the same numbers, in the same order, as
@@ -144,9 +149,8 @@ def bootstrap(j: Journeys, fractions, settings: AttributionSettings, structure=N
     sampled credits of each resample)."""
     rng = np.random.default_rng(settings.seed)
     structure = structure or build_structure(j, settings.markov_order)
-    if q is None:
-        q = fit_noisy_or(j.masks, j.journeys, j.conversions, j.n_channels)
-    pairs = shapley_pairs(j, q) if j.n_channels <= MAX_EXACT_CHANNELS else None
+    prior = prior or fit_shapley_prior(j, settings.prior_strength)
+    pairs = shapley_pairs(j) if j.n_channels <= MAX_EXACT_CHANNELS else None
     G, n, K1, R = len(j.length), j.n_clients, j.n_channels + 1, settings.bootstrap_resamples
     mean_rev = np.divide(j.revenue, j.conversions, out=np.zeros_like(j.revenue), where=j.conversions > 0)
     linear = _linear_credits(j, fractions, mean_rev)
@@ -167,13 +171,13 @@ def bootstrap(j: Journeys, fractions, settings: AttributionSettings, structure=N
         shares = markov_shares_batch(structure, jn, c)
         draws["markov"][lo:lo + B] = np.concatenate(
             [shares[:, None] * totals[..., :1], untouched], axis=-1)
+        q = fit_noisy_or(j.masks, jn, c, j.n_channels)  # (K, B)
         if pairs is not None:
-            sc, sr = shapley_credits_batch(pairs, jn, c, c * mean_rev[:, None],
-                                           settings.prior_strength)
+            sc, sr = shapley_credits_batch(pairs, jn, c, c * mean_rev[:, None], q, prior.strength)
         else:
             sc, sr = map(np.stack, zip(*(
                 shapley_attribution(j.with_weights(jn[:, b], c[:, b], c[:, b] * mean_rev),
-                                    settings.prior_strength, seed=settings.seed, q=q)[:2]
+                                    prior.strength, seed=settings.seed, q=q[:, b])[:2]
                 for b in range(B))))
         draws["shapley"][lo:lo + B] = np.concatenate(
             [np.stack([sc, sr], axis=1), untouched], axis=-1)
@@ -218,10 +222,10 @@ def held_out_log_loss(j: Journeys, settings: AttributionSettings, structure=None
     train = j.with_weights(j.journeys - tc - tn, j.conversions - tc, (j.conversions - tc) * mean_rev)
     groups = np.flatnonzero((j.length > 0) & (tc + tn > 0))
     structure = structure or build_structure(j, settings.markov_order)
-    _, _, q = shapley_attribution(train, settings.prior_strength, seed=settings.seed)
+    prior = fit_shapley_prior(train, settings.prior_strength)
     probs = {
         "markov": markov_end_probability(train, groups, settings.markov_order, structure),
-        "shapley": shapley_set_probability(train, groups, q, settings.prior_strength),
+        "shapley": shapley_set_probability(train, groups, prior.q, prior.strength),
     }
     n = j.n_clients
     test_n = np.bincount(j.client[groups], (tc + tn)[groups], n)
@@ -244,8 +248,8 @@ def attribute(paths: pl.DataFrame, rule_credits: pl.DataFrame,
     j = group_journeys(paths)
     fractions = rule_fractions(j, rule_credits)
     structure = build_structure(j, settings.markov_order)
-    point, q = model_credits(j, fractions, settings, structure)
-    draws = bootstrap(j, fractions, settings, structure, q) if settings.bootstrap_resamples else {}
+    point, prior = model_credits(j, fractions, settings, structure)
+    draws = bootstrap(j, fractions, settings, structure, prior) if settings.bootstrap_resamples else {}
     channels = (*j.channels, NONE_CHANNEL)
     n, K1 = j.n_clients, len(channels)
     present = np.zeros((n, K1), dtype=bool)
@@ -279,7 +283,7 @@ def attribute(paths: pl.DataFrame, rule_credits: pl.DataFrame,
         "conversions_lower", "conversions_upper", "attributed_revenue", "revenue_lower",
         "revenue_upper", "conversion_share").sort("client_id", "attribution_model", "channel")
     comparison = compare_models(j, attribution, settings, structure)
-    return AttributionResult(attribution, comparison, q)
+    return AttributionResult(attribution, comparison, prior, j.channels)
 
 
 def compare_models(j: Journeys, attribution: pl.DataFrame, settings: AttributionSettings,

@@ -9,8 +9,15 @@ where n_S and c_S are the client's journeys (converting and not, windows closed)
 conversions with channel set S, and m(S) = 1 - exp(-sum_{j in S} q_j) is a noisy-OR model fitted
 by maximum likelihood to the journeys of all clients (pooled), q_j = -log(1 - p_j) >= 0. So v is the
 client's empirical conversion rate of S shrunk towards the pooled noisy-OR curve with the weight
-of k pseudo-journeys (``prior_strength``, default 10): sets a client saw often follow its own
-data, unseen sets (most of the 2^K) take the pooled model's value.
+of k pseudo-journeys (``prior_strength``): sets a client saw often follow its own data, unseen
+sets (most of the 2^K) take the pooled model's value.
+
+k is estimated by empirical Bayes (``fit_prior_strength``) unless given: every client x set cell's
+conversions are taken as c_S ~ BetaBinomial(n_S, k m(S), k (1 - m(S))) -- a client's rate of S
+drawn around the pooled curve with the spread of k pseudo-journeys -- and k maximises their joint
+marginal likelihood. Clients that follow the pooled curve give a large k (v close to m: the
+noise of a client's sparse cells, which a fixed small k lets through, biases the Shapley credit
+towards the channels its journeys merely touched); clients that really differ give a small k.
 
 Credit (the path-level Shapley of Zhao et al. 2018, "Shapley value methods for attribution
 modeling in online advertising", as in the simulator's truth): for a converting journey with set
@@ -47,8 +54,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import minimize
-from scipy.special import comb
+from scipy.optimize import minimize, minimize_scalar
+from scipy.special import betaln, comb
 
 from .attribution_journeys import Journeys
 
@@ -57,24 +64,66 @@ MAX_EXACT_CHANNELS = 15
 
 def fit_noisy_or(masks: np.ndarray, journeys: np.ndarray, conversions: np.ndarray, k: int
                  ) -> np.ndarray:
-    """Maximum-likelihood q (K,) of P(convert | S) = 1 - exp(-sum_{j in S} q_j) (grouped data)."""
-    ok = (masks > 0) & (journeys > 0)
-    um, inv = np.unique(masks[ok], return_inverse=True)  # group by channel set
-    n = np.bincount(inv, journeys[ok], len(um))
-    c = np.minimum(np.bincount(inv, conversions[ok], len(um)), n)
-    X = ((um[:, None] >> np.arange(k)) & 1).astype(float)
-
-    def nll(q):
+    """Maximum-likelihood q (K,) of P(convert | S) = 1 - exp(-sum_{j in S} q_j) (grouped data);
+    with (G, B) journeys and conversions, the q (K, B) of each of B reweightings."""
+    um, inv = np.unique(masks, return_inverse=True)  # group by channel set
+    touched = um > 0
+    X = ((um[touched][:, None] >> np.arange(k)) & 1).astype(float)
+    cols = journeys.reshape(len(masks), -1), conversions.reshape(len(masks), -1)
+    n_all, c_all = (np.stack([np.bincount(inv, w[:, b], len(um))[touched] for b in range(w.shape[1])],
+                             axis=1) for w in cols)
+    def nll(q, n, c):
         t = np.maximum(X @ q, 1e-12)
         e = np.exp(-t)
         f = -(c * np.log1p(-e) - (n - c) * t).sum()
         g = -(X.T @ (c * e / -np.expm1(-t) - (n - c)))
         return f, g
 
-    seen = X.sum(axis=0) > 0
-    res = minimize(nll, np.full(k, 0.05), jac=True, method="L-BFGS-B",
-                   bounds=[(1e-8, 50.0) if s else (1e-8, 1e-8) for s in seen])
-    return res.x
+    out = np.empty((k, n_all.shape[1]))
+    for b in range(n_all.shape[1]):
+        n, c = n_all[:, b], np.minimum(c_all[:, b], n_all[:, b])
+        seen = (X * (n > 0)[:, None]).sum(axis=0) > 0
+        out[:, b] = minimize(nll, np.full(k, 0.05), args=(n, c), jac=True, method="L-BFGS-B",
+                             bounds=[(1e-8, 50.0) if s else (1e-8, 1e-8) for s in seen]).x
+    return out[:, 0] if journeys.ndim == 1 else out
+
+
+PRIOR_STRENGTH_BOUNDS = (0.1, 1e6)  # pseudo-journeys; the upper end means "the pooled curve"
+
+
+def fit_prior_strength(j: Journeys, q: np.ndarray) -> float:
+    """Empirical-Bayes k: the maximiser of the beta-binomial marginal likelihood of the clients'
+    conversions per channel set around the pooled curve m (see the module docstring)."""
+    touched = np.flatnonzero((j.length > 0) & (j.journeys > 0))
+    if len(touched) == 0:
+        return PRIOR_STRENGTH_BOUNDS[1]
+    key, cell = np.unique(j.client[touched] << j.n_channels | j.masks[touched], return_inverse=True)
+    n = np.bincount(cell, j.journeys[touched])
+    c = np.minimum(np.bincount(cell, j.conversions[touched]), n)
+    bits = ((key & (2**j.n_channels - 1))[:, None] >> np.arange(j.n_channels)) & 1
+    m = np.clip(-np.expm1(-(bits @ q)), 1e-9, 1 - 1e-9)
+
+    def neg_log_marginal(log_k: float) -> float:
+        k = np.exp(log_k)
+        return -(betaln(c + k * m, n - c + k * (1 - m)) - betaln(k * m, k * (1 - m))).sum()
+
+    lo, hi = np.log(PRIOR_STRENGTH_BOUNDS)
+    return float(np.exp(minimize_scalar(neg_log_marginal, bounds=(lo, hi), method="bounded",
+                                        options={"xatol": 1e-3}).x))
+
+
+@dataclass(frozen=True)
+class ShapleyPrior:
+    """The pooled noisy-OR curve m (hazards q per channel) and its weight k in v."""
+
+    q: np.ndarray
+    strength: float
+
+
+def fit_shapley_prior(j: Journeys, strength: float | None = None) -> ShapleyPrior:
+    """q by maximum likelihood on all clients' journeys; k as given, else by empirical Bayes."""
+    q = fit_noisy_or(j.masks, j.journeys, j.conversions, j.n_channels)
+    return ShapleyPrior(q, fit_prior_strength(j, q) if strength is None else float(strength))
 
 
 def noisy_or_table(q: np.ndarray) -> np.ndarray:
@@ -150,17 +199,21 @@ class ShapleyPairs:
 
     n_channels: int
     sets: sp.csr_matrix  # (n_sets, G): each touched group in its (client, channel set)
+    mask: np.ndarray  # (n_sets,) channel-set bitmask of each set
     converting: np.ndarray  # (n_conv,) the sets with conversions (the only ones credited)
     conv_sets: sp.csr_matrix  # (n_conv, G): the rows of ``sets`` of the converting sets
-    prior: np.ndarray  # (n_sets,) m(S) of the pooled noisy-OR
     a: sp.csr_matrix  # (n_conv, n_sets) a(R, T) over the pairs R subset T
     b: sp.csr_matrix  # (n_sets, n_conv) b(R, T)
-    prior_credit: sp.csr_matrix  # (n_clients * K, n_conv): phi_m,j(T) at row client * K + j
+    # phi_m,j(T) terms, one per (converting set T, channel j in T): T's position, j, and the row
+    # client * K + j that sums them
+    term_set: np.ndarray
+    term_channel: np.ndarray
+    term_rows: sp.csr_matrix  # (n_clients * K, n_terms)
     bits: sp.csr_matrix  # (n_clients * K, n_sets): 1 at row client * K + j when j in S
     conv_bits: sp.csr_matrix  # bits of the converting sets
 
 
-def shapley_pairs(j: Journeys, q: np.ndarray) -> ShapleyPairs:
+def shapley_pairs(j: Journeys) -> ShapleyPairs:
     """The pairs (R subset T, T converting, R observed, same client) of the journeys ``j``; valid
     for any reweighting of them (a set without journeys has e = 0, without conversions u = 0)."""
     K, n_cl = j.n_channels, j.n_clients
@@ -185,41 +238,52 @@ def shapley_pairs(j: Journeys, q: np.ndarray) -> ShapleyPairs:
     a, b = w_st[s, t], w_st[s - 1, t] + w_st[s, t]
     n_sets, n_conv = len(key), len(converting)
     bits = (mask[:, None] >> np.arange(K)) & 1
-    m = noisy_or_table(q)
-    size_all = np.bitwise_count(np.arange(2**K))
-    d = _butterfly(m.copy(), K, "moebius") / np.maximum(size_all, 1)
-    phi_m = _butterfly(d * ((np.arange(2**K) >> np.arange(K)[:, None]) & 1), K, "subset")
     si, ch = np.nonzero(bits)
     bits_m = sp.csr_matrix((np.ones(len(si)), (client[si] * K + ch, si)), shape=(n_cl * K, n_sets))
     ti, tch = np.nonzero(bits[converting])
-    t_client = client[converting[ti]]
+    rows = client[converting[ti]] * K + tch
     return ShapleyPairs(
-        n_channels=K, sets=sets, converting=converting, conv_sets=sets[converting], prior=m[mask],
+        n_channels=K, sets=sets, mask=mask, converting=converting, conv_sets=sets[converting],
         a=sp.csr_matrix((a, (t_pos, r_idx)), shape=(n_conv, n_sets)),
         b=sp.csr_matrix((b, (r_idx, t_pos)), shape=(n_sets, n_conv)),
-        prior_credit=sp.csr_matrix((phi_m[tch, mask[converting[ti]]], (t_client * K + tch, ti)),
-                                   shape=(n_cl * K, n_conv)),
+        term_set=ti, term_channel=tch,
+        term_rows=sp.csr_matrix((np.ones(len(ti)), (rows, np.arange(len(ti)))),
+                                shape=(n_cl * K, len(ti))),
         bits=bits_m, conv_bits=bits_m[:, converting],
     )
 
 
+def pooled_shapley_table(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """m(S) (2^K, B) and the Shapley values phi_m,j(S) (B, K, 2^K) of the pooled curve for the
+    hazards q (K, B): Harsanyi dividends d = Moebius(m) / |S|, phi_j(S) = sum_{R subset S, j in R} d(R)."""
+    K = q.shape[0]
+    every = np.arange(2**K)
+    member = (every >> np.arange(K)[:, None]) & 1  # (K, 2^K)
+    m = -np.expm1(-(member.T @ q))
+    d = _butterfly(np.ascontiguousarray(m.T), K, "moebius") / np.maximum(np.bitwise_count(every), 1)
+    return m, _butterfly(d[:, None, :] * member, K, "subset")
+
+
 def shapley_credits_batch(p: ShapleyPairs, journeys: np.ndarray, conversions: np.ndarray,
-                          revenue: np.ndarray, prior_strength: float = 10.0
+                          revenue: np.ndarray, q: np.ndarray, prior_strength: float
                           ) -> tuple[np.ndarray, np.ndarray]:
     """Exact (conversion, revenue) credit (B, n_clients, K) of B reweightings of the journeys of
-    ``p`` (journeys, conversions, revenue: (G, B)), each as ``shapley_attribution`` (exact, same q)
-    of the reweighted journeys."""
+    ``p`` (journeys, conversions, revenue: (G, B)), each as ``shapley_attribution`` (exact) of the
+    reweighted journeys with the pooled hazards q (K,), or q[:, b] (q: (K, B)) for reweighting b."""
     B, k, conv = journeys.shape[1], prior_strength, p.converting
+    m, phi_m = pooled_shapley_table(np.broadcast_to(q.reshape(p.n_channels, -1), (p.n_channels, B)))
+    prior = m[p.mask]  # (n_sets, B)
     n_S, c_S = p.sets @ journeys, p.sets @ conversions
-    e = (c_S - n_S * p.prior[:, None]) / (n_S + k)
+    e = (c_S - n_S * prior) / (n_S + k)
     c_T = c_S[conv]
-    v_T = (c_T + k * p.prior[conv, None]) / (n_S[conv] + k)
+    v_T = (c_T + k * prior[conv]) / (n_S[conv] + k)
     u = np.zeros((len(conv), 2, B))  # u(T) of the conversions and of the revenue
     np.divide(c_T, v_T, out=u[:, 0], where=c_T > 0)
     np.divide(p.conv_sets @ revenue, v_T, out=u[:, 1], where=c_T > 0)
     A = p.a @ e
     U = (p.b @ u.reshape(len(conv), 2 * B)).reshape(-1, 2, B)
-    credit = (p.prior_credit @ u.reshape(len(conv), 2 * B)
+    phi = phi_m[:, p.term_channel, p.mask[conv[p.term_set]]].T  # (n_terms, B)
+    credit = (p.term_rows @ (phi[:, None, :] * u[p.term_set]).reshape(-1, 2 * B)
               - p.conv_bits @ (u * A[:, None]).reshape(len(conv), 2 * B)
               + p.bits @ (U * e[:, None]).reshape(-1, 2 * B))
     credit = credit.reshape(-1, p.n_channels, 2, B).transpose(2, 3, 0, 1)

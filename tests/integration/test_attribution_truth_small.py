@@ -7,12 +7,16 @@ directly with ``dagster_project.analytics.attribution`` on what the assets read.
 Truth: ``shapley_share`` of data/truth/attribution.json -- each channel's exact Shapley share of
 the EXPECTED conversions under the simulator's noisy-OR, over the simulated journeys' channel
 sets. It, not ``shapley_share_realised`` (the realised conversions split by phi/f), is the
-population quantity a bootstrap interval is an interval for, and it is what the issue names; the
-two differ by at most 0.14 points at this scale, far less than the errors measured below.
+population quantity a bootstrap interval is an interval for, and it is what the issue names.
+
+Measured (seed 7, 258,088 journeys, 55,763 conversions), max error in points over the channels
+with >= 5% true credit: Shapley 0.38 (bootstrap coverage 73%, 8 of 11 channels), Markov order 1
+6.58 (order 3: 5.82), rule-based models 5.25-5.29.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 import json
 import os
@@ -21,6 +25,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import polars as pl
 import pytest
 
 pytestmark = pytest.mark.integration
@@ -31,7 +36,17 @@ RULE = ("first_touch", "last_touch", "linear", "time_decay", "position_based")
 
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory):
+def small_sim(tmp_path_factory):
+    """The `small` simulation (seed 7): landing/ and truth/."""
+    from dagster_project.simulator import simulate
+
+    tmp = tmp_path_factory.mktemp("attr_small")
+    simulate("small", SEED, tmp / "landing", tmp / "truth")
+    return tmp
+
+
+@pytest.fixture(scope="module")
+def small(small_sim):
     from dagster_project.analytics.attribution import (
         AttributionSettings,
         bootstrap,
@@ -40,14 +55,12 @@ def small(tmp_path_factory):
     )
     from dagster_project.analytics.attribution_journeys import group_journeys
     from dagster_project.analytics.attribution_markov import build_structure
-    from dagster_project.simulator import simulate
 
     spec = importlib.util.spec_from_file_location("dbt_helpers", ROOT / "tests" / "dbt_helpers.py")
     helpers = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(helpers)
 
-    tmp = tmp_path_factory.mktemp("attr_small")
-    simulate("small", SEED, tmp / "landing", tmp / "truth")
+    tmp = small_sim
     db = tmp / "w.duckdb"
     con = duckdb.connect(str(db))
     helpers.create_raw_schema(con)
@@ -75,8 +88,8 @@ def small(tmp_path_factory):
     j = group_journeys(paths)
     fractions = rule_fractions(j, rules)
     structure = build_structure(j, settings.markov_order)
-    point, q = model_credits(j, fractions, settings, structure)
-    draws = bootstrap(j, fractions, settings, structure, q)
+    point, prior = model_credits(j, fractions, settings, structure)
+    draws = bootstrap(j, fractions, settings, structure, prior)
     truth = json.loads((tmp / "truth" / "attribution.json").read_text())
     channels = list(j.channels)
 
@@ -104,25 +117,58 @@ def small(tmp_path_factory):
     return report
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "small seed 7: Shapley max error 3.0-3.3 points (email, direct) for channels with >= 5% true "
-    "credit; journeys of one customer overlap (~2.8 purchase opportunities per 30-day lookback) and "
-    "the raw data carry no opportunity id, so converting journeys hold other opportunities' channels. "
-    "On the simulator's own journey sets the same estimator is within 0.3 points."))
 def test_shapley_share_within_3_points_of_truth_on_small(small):
     assert small["shapley"]["max_error_big"] <= 0.03
 
 
+def test_truth_lies_inside_the_shapley_bootstrap_interval_for_most_channels(small):
+    assert small["shapley"]["coverage"] > 0.5
+
+
 @pytest.mark.xfail(strict=True, reason=(
-    "small seed 7: Markov (order 1) max error ~7 points (direct); removal effects credit exposure, "
-    "not incremental probability: even on the simulator's journey sets Markov is 4.5 points off "
-    "(6.7 on facebook, 4.85% true share)."))
+    "small seed 7: Markov max error 6.6 points at order 1 (direct), 5.8 at order 3, on exactly "
+    "the simulated journeys. Removal-effect credit measures how much conversion flows through "
+    "a channel's states, i.e. its exposure among converting journeys, not its incremental "
+    "conversion probability: here it lands next to the rule-based models (5.3 points off), all "
+    "of which over-credit the widely seen, weakly converting channels (facebook, tiktok, "
+    "twitter) and under-credit direct, referral and paid search. test_markov_credit_follows_"
+    "exposure_like_the_rule_based_models shows it."))
 def test_markov_share_within_5_points_of_truth_on_small(small):
     assert small["markov"]["max_error_big"] <= 0.05
 
 
+def test_markov_credit_follows_exposure_like_the_rule_based_models(small):
+    """Why Markov misses the Shapley truth: its errors per channel are the linear model's
+    pattern (correlation over the channels > 0.95), not noise, and no smaller."""
+    channels = list(small["markov"]["errors"])
+    markov = np.array([small["markov"]["errors"][c] for c in channels])
+    linear = np.array([small["linear"]["errors"][c] for c in channels])
+    assert np.corrcoef(markov, linear)[0, 1] > 0.95
+    assert small["markov"]["max_error_big"] >= small["linear"]["max_error_big"]
+
+
+def test_a_customers_journeys_never_interleave(small_sim):
+    """The simulator's refractory period, seen in the landed rows: a customer's orders are at
+    least REFRACTORY_DAYS apart (less the decision hour), and no touch lies in the lookback of
+    two orders, so the lookback before an order holds that order's journey only."""
+    from dagster_project.simulator import params as P
+
+    read = lambda t: pl.read_parquet(small_sim / "landing" / t / "**" / "*.parquet",
+                                     hive_partitioning=False)
+    conv = read("conversions").sort("customer_id", "converted_at")
+    gap = (pl.col("converted_at") - pl.col("converted_at").shift().over("customer_id"))
+    gaps = conv.select(gap.alias("gap"))["gap"].drop_nulls()
+    assert len(gaps) > 1000  # repeat orders exist: the check bites
+    assert gaps.min() >= dt.timedelta(days=P.REFRACTORY_DAYS - 1)
+    touches = read("touchpoints").select("touchpoint_id", "customer_id", "touched_at")
+    claimed = touches.join(conv.select("customer_id", "converted_at"), on="customer_id").filter(
+        pl.col("touched_at") <= pl.col("converted_at"),
+        pl.col("touched_at") >= pl.col("converted_at") - dt.timedelta(days=P.LOOKBACK_DAYS))
+    assert claimed.height > 10_000
+    assert claimed["touchpoint_id"].is_unique().all()
+
+
 def test_shapley_beats_every_rule_based_model_on_small(small):
-    """The regression guard that does hold: Shapley is at least 2 points closer to the truth
-    than the best rule-based model."""
+    """Shapley is at least 2 points closer to the truth than the best rule-based model."""
     best_rule = min(small[m]["max_error_big"] for m in RULE)
     assert small["shapley"]["max_error_big"] < best_rule - 0.02

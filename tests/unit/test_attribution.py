@@ -18,9 +18,13 @@ from dagster_project.analytics.attribution import (
     conservation_errors,
 )
 from dagster_project.analytics.attribution_content import post_revenue_impact
-from dagster_project.analytics.attribution_journeys import group_journeys
+from dagster_project.analytics.attribution_journeys import Journeys, group_journeys
 from dagster_project.analytics.attribution_markov import markov_attribution
-from dagster_project.analytics.attribution_shapley import fit_noisy_or, shapley_attribution
+from dagster_project.analytics.attribution_shapley import (
+    fit_noisy_or,
+    fit_prior_strength,
+    shapley_attribution,
+)
 from dagster_project.simulator.shapley import noisy_or, shapley_by_set
 
 
@@ -131,6 +135,34 @@ def test_noisy_or_fit_recovers_the_generating_probabilities():
     c = rng.binomial(4000, noisy_or(p)[masks]).astype(float)
     q = fit_noisy_or(masks, n, c, 4)
     assert -np.expm1(-q) == pytest.approx(p, abs=0.01)
+
+
+def cells(rates: np.ndarray, n: int, seed: int) -> Journeys:
+    """Journeys of 300 clients x the 15 channel sets over 4 channels, n per cell, converting
+    with the given per-cell rates (clients x 15)."""
+    rng = np.random.default_rng(seed)
+    clients, sets = np.meshgrid(np.arange(300), np.arange(1, 16), indexing="ij")
+    paths = np.full((clients.size, 4), -1)
+    for ch in range(4):  # a path that touches exactly the channels of the set, in order
+        has = (sets.ravel() >> ch) & 1 == 1
+        paths[has, (np.cumsum((sets.ravel()[:, None] >> np.arange(4)) & 1, axis=1)[has, ch] - 1)] = ch
+    conv = rng.binomial(n, rates.ravel()).astype(float)
+    return Journeys(tuple("abcd"), tuple(map(str, range(300))), clients.ravel(), paths,
+                    (paths >= 0).sum(axis=1), np.full(clients.size, float(n)), conv, 10 * conv)
+
+
+def test_empirical_bayes_prior_strength_recovers_the_spread_of_client_rates():
+    """Client rates of a set drawn from Beta(k m, k (1 - m)) around the pooled noisy-OR m give
+    back k; clients that all follow m give a k far above a cell's 60 journeys (v ~ m: the
+    likelihood is flat there, so the maximiser is large but not the bound)."""
+    p = np.array([0.05, 0.2, 0.1, 0.3])
+    m = noisy_or(p)[np.arange(1, 16)]
+    q = -np.log1p(-p)
+    rng = np.random.default_rng(0)
+    for k in (5.0, 40.0):
+        rates = rng.beta(k * m, k * (1 - m), (300, 15))
+        assert fit_prior_strength(cells(rates, 60, 1), q) == pytest.approx(k, rel=0.2)
+    assert fit_prior_strength(cells(np.tile(m, (300, 1)), 60, 2), q) > 1000
 
 
 def test_every_model_conserves_conversions_and_revenue_per_client():

@@ -4,7 +4,8 @@
   written out from its definition: a dense transition matrix per client, the rows of the states
   holding the removed channel set to zero;
 - the batched refits of the bootstrap (Markov, Shapley) against one fit per reweighting;
-- ``bootstrap`` against its plain form: one Poisson draw and one ``model_credits`` per resample.
+- ``bootstrap`` against its plain form: one Poisson draw and one ``model_credits`` per resample
+  (with the pooled noisy-OR refitted on the resample, its weight kept).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from dagster_project.analytics.attribution_markov import (
     markov_shares_batch,
 )
 from dagster_project.analytics.attribution_shapley import (
+    ShapleyPrior,
+    fit_noisy_or,
     shapley_attribution,
     shapley_credits_batch,
     shapley_pairs,
@@ -119,15 +122,19 @@ def test_batched_markov_refits_equal_one_fit_per_reweighting(order):
         np.testing.assert_allclose(got[b], ref, rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("prior_strength", [0.5, 10.0])
-def test_batched_shapley_credits_equal_the_exact_shapley_of_each_reweighting(prior_strength):
+@pytest.mark.parametrize("prior_strength, refit", [(0.5, False), (10.0, False), (300.0, True)])
+def test_batched_shapley_credits_equal_the_exact_shapley_of_each_reweighting(prior_strength, refit):
     j = group_journeys(random_journeys(4, clients=4))
     _, _, q = shapley_attribution(j, prior_strength)
     n, c, r = reweightings(j, 5)
-    conv, rev = shapley_credits_batch(shapley_pairs(j, q), n, c, r, prior_strength)
+    if refit:  # one pooled curve per reweighting, fitted on it
+        q = fit_noisy_or(j.masks, n, c, j.n_channels)
+        assert q.shape == (j.n_channels, n.shape[1])
+        np.testing.assert_allclose(q[:, 2], fit_noisy_or(j.masks, n[:, 2], c[:, 2], j.n_channels))
+    conv, rev = shapley_credits_batch(shapley_pairs(j), n, c, r, q, prior_strength)
     for b in range(n.shape[1]):
         ref_c, ref_r, _ = shapley_attribution(j.with_weights(n[:, b], c[:, b], r[:, b]),
-                                              prior_strength, q=q)
+                                              prior_strength, q=q[:, b] if refit else q)
         np.testing.assert_allclose(conv[b], ref_c, rtol=1e-10, atol=1e-10)
         np.testing.assert_allclose(rev[b], ref_r, rtol=1e-10, atol=1e-8)
     # credits conserve each reweighting's touched conversions
@@ -155,7 +162,7 @@ def random_fractions(j, seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return out
 
 
-def plain_bootstrap(j, fractions, settings, structure, q) -> dict[str, np.ndarray]:
+def plain_bootstrap(j, fractions, settings, structure, prior) -> dict[str, np.ndarray]:
     """One Poisson draw and one ``model_credits`` per resample."""
     rng = np.random.default_rng(settings.seed)
     mean_rev = np.divide(j.revenue, j.conversions, out=np.zeros_like(j.revenue),
@@ -164,8 +171,10 @@ def plain_bootstrap(j, fractions, settings, structure, q) -> dict[str, np.ndarra
     for _ in range(settings.bootstrap_resamples):
         c = rng.poisson(j.conversions).astype(float)
         m = rng.poisson(j.journeys - j.conversions).astype(float)
-        credits, _ = model_credits(j.with_weights(c + m, c, c * mean_rev), fractions, settings,
-                                   structure, q)
+        jb = j.with_weights(c + m, c, c * mean_rev)
+        refit = ShapleyPrior(fit_noisy_or(jb.masks, jb.journeys, jb.conversions, jb.n_channels),
+                             prior.strength)
+        credits, _ = model_credits(jb, fractions, settings, structure, refit)
         for model, (cc, rr) in credits.items():
             draws[model].append(np.stack([cc, rr]))
     return {m: np.stack(v) for m, v in draws.items()}
@@ -180,9 +189,9 @@ def test_bootstrap_equals_one_model_fit_per_resample_with_the_same_draws(
     fractions = random_fractions(j, 7)
     settings = AttributionSettings(markov_order=order, bootstrap_resamples=7, seed=11)
     structure = build_structure(j, order)
-    _, q = model_credits(j, fractions, settings, structure)
-    got = bootstrap(j, fractions, settings, structure, q)
-    ref = plain_bootstrap(j, fractions, settings, structure, q)
+    _, prior = model_credits(j, fractions, settings, structure)
+    got = bootstrap(j, fractions, settings, structure, prior)
+    ref = plain_bootstrap(j, fractions, settings, structure, prior)
     assert set(got) == set(ref) == set(MODELS)
     for model in MODELS:
         assert got[model].shape == ref[model].shape == (7, 2, j.n_clients, len(CHANNELS) + 1)

@@ -8,6 +8,7 @@ revenue impact are computed here.
 
 
 import dagster as dg
+import numpy as np
 import polars as pl
 from pydantic import Field
 
@@ -66,9 +67,10 @@ class AttributionConfig(dg.Config):
     markov_order: int = Field(default=1, ge=1, le=3, description="Order of the Markov chain (1-3).")
     bootstrap_resamples: int = Field(default=200, ge=0, description="Bootstrap resamples (0 = no intervals).")
     seed: int = Field(default=0, description="Seed of the bootstrap and the held-out split.")
-    shapley_prior_strength: float = Field(
-        default=10.0, gt=0,
-        description="Pseudo-journeys of the pooled noisy-OR prior in the Shapley value function.")
+    shapley_prior_strength: float | None = Field(
+        default=None, gt=0,
+        description="Pseudo-journeys of the pooled noisy-OR prior in the Shapley value function; "
+        "empty: estimated by empirical Bayes (beta-binomial marginal likelihood).")
     min_journeys_for_data_driven: int = Field(
         default=200, description="Below this a client's recommended model is position_based.")
 
@@ -113,6 +115,10 @@ def channel_attribution(context: dg.AssetExecutionContext, config: AttributionCo
         metadata={
             **table_metadata(result.channel_attribution, ATTRIBUTION_COLUMNS),
             "journeys": paths.height,
+            "shapley_prior_strength": dg.MetadataValue.float(result.shapley_prior.strength),
+            "pooled_conversion_probability": dg.MetadataValue.json(
+                {c: round(float(-np.expm1(-q)), 5)
+                 for c, q in zip(result.channels, result.shapley_prior.q)}),
             "channel_credit_chart": png_markdown(channel_credit_chart(shares, list(MODELS)),
                                                  "channel credit per model"),
             "pooled_channel_shares": dg.MetadataValue.md(markdown_table(shares)),
