@@ -154,29 +154,31 @@ def bootstrap(j: Journeys, fractions, settings: AttributionSettings, structure=N
     G, n, K1, R = len(j.length), j.n_clients, j.n_channels + 1, settings.bootstrap_resamples
     mean_rev = np.divide(j.revenue, j.conversions, out=np.zeros_like(j.revenue), where=j.conversions > 0)
     linear = _linear_credits(j, fractions, mean_rev)
-    lam = np.stack([j.conversions, j.journeys - j.conversions])
+    lam = np.stack([j.fit_conversions, j.conversions - j.fit_conversions, j.journeys - j.conversions])
     drawn = np.flatnonzero(lam > 0)
     draws = {m: np.empty((R, 2, n, K1)) for m in MODELS}
     for lo in range(0, R, BOOTSTRAP_CHUNK):
         B = min(BOOTSTRAP_CHUNK, R - lo)
-        cm = np.zeros((2, G, B))
-        cm.reshape(2 * G, B)[drawn] = rng.poisson(lam.ravel()[drawn], size=(B, len(drawn))).T
-        c = cm[0]  # (G, B) converting journeys, ...
-        jn = c + cm[1]  # ... and all journeys
+        cm = np.zeros((3, G, B))
+        cm.reshape(3 * G, B)[drawn] = rng.poisson(lam.ravel()[drawn], size=(B, len(drawn))).T
+        fc, c = cm[0], cm[0] + cm[1]  # (G, B) settled and all converting journeys, ...
+        fj = fc + cm[2]  # ... and the settled journeys
         out = (linear @ c).T.reshape(B, len(RULE_MODELS) + 1, 2, n, K1)
         for i, model in enumerate(RULE_MODELS):
             draws[model][lo:lo + B] = out[:, i]
         totals = out[:, -1]  # (B, 2, n, K1): touched totals in column 0, untouched in column 1
         untouched = totals[..., 1:2]
-        shares = markov_shares_batch(structure, jn, c)
+        shares = markov_shares_batch(structure, fj, fc)
         draws["markov"][lo:lo + B] = np.concatenate(
             [shares[:, None] * totals[..., :1], untouched], axis=-1)
-        q = fit_noisy_or(j.masks, jn, c, j.n_channels)  # (K, B)
+        q = fit_noisy_or(j.masks, fj, fc, j.n_channels)  # (K, B)
         if pairs is not None:
-            sc, sr = shapley_credits_batch(pairs, jn, c, c * mean_rev[:, None], q, prior.strength)
+            sc, sr = shapley_credits_batch(pairs, fj, fc, c, c * mean_rev[:, None], q,
+                                           prior.strength)
         else:
             sc, sr = map(np.stack, zip(*(
-                shapley_attribution(j.with_weights(jn[:, b], c[:, b], c[:, b] * mean_rev),
+                shapley_attribution(j.with_weights(fj[:, b] + cm[1, :, b], c[:, b],
+                                                   c[:, b] * mean_rev, cm[1, :, b]),
                                     prior.strength, seed=settings.seed, q=q[:, b])[:2]
                 for b in range(B))))
         draws["shapley"][lo:lo + B] = np.concatenate(
@@ -212,14 +214,16 @@ def _linear_credits(j: Journeys, fractions, mean_rev: np.ndarray) -> sp.csr_matr
 def held_out_log_loss(j: Journeys, settings: AttributionSettings, structure=None
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per client: held-out log-loss of the Markov and Shapley conversion probabilities, and the
-    number of held-out journeys. Journeys are split by binomial thinning of every group (seeded)."""
+    number of held-out journeys. The settled journeys are split by binomial thinning of every
+    group (seeded)."""
     rng = np.random.default_rng(settings.seed + 1)
     f = settings.holdout_fraction
     nonconv = j.journeys - j.conversions
-    tc = rng.binomial(j.conversions.astype(np.int64), f).astype(float)
+    tc = rng.binomial(j.fit_conversions.astype(np.int64), f).astype(float)
     tn = rng.binomial(nonconv.astype(np.int64), f).astype(float)
     mean_rev = np.divide(j.revenue, j.conversions, out=np.zeros_like(j.revenue), where=j.conversions > 0)
-    train = j.with_weights(j.journeys - tc - tn, j.conversions - tc, (j.conversions - tc) * mean_rev)
+    train = j.with_weights(j.journeys - tc - tn, j.conversions - tc, (j.conversions - tc) * mean_rev,
+                           j.unsettled)
     groups = np.flatnonzero((j.length > 0) & (tc + tn > 0))
     structure = structure or build_structure(j, settings.markov_order)
     prior = fit_shapley_prior(train, settings.prior_strength)

@@ -4,6 +4,14 @@ Identical journeys of a client are grouped first (one row per client x channel p
 journey, conversion and revenue totals); every model then works on the groups, so the cost grows
 with the number of distinct paths, not of journeys. Paths are encoded as an integer matrix
 (group x position, -1 padding) over the sorted channel list, and as a channel-set bitmask.
+
+Settled journeys. A journey's outcome is settled once the lookback after its last touch has
+passed: a non-converting journey is only in the data then (before, it may still convert), but an
+order is there at once. Estimating conversion probabilities from every order and the settled
+non-converting journeys would favour converters (on `small` it inflated the pooled conversion
+probabilities by a quarter), so the models are fitted on the settled journeys (``fit_journeys``,
+``fit_conversions``) and credit every order. A client without a settled order with a touch is
+fitted on all its journeys (a Markov chain without a conversion could not credit its orders).
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ class Journeys:
     ``clients[client[g]]`` and ``paths[g, :length[g]]`` (channel indexes into ``channels``) describe
     group g; ``journeys``, ``conversions`` and ``revenue`` are its totals (non-converting journeys
     = journeys - conversions). A group of length 0 holds conversions without a touch.
+    ``unsettled`` of its conversions are not settled yet: they are credited, not fitted on.
     """
 
     channels: tuple[str, ...]
@@ -36,6 +45,7 @@ class Journeys:
     conversions: np.ndarray  # (G,) float
     revenue: np.ndarray  # (G,) float
     path_text: np.ndarray | None = None  # (G,) the channel_path string ('' without touches)
+    unsettled: np.ndarray | None = None  # (G,) float; None = every journey settled
 
     @property
     def n_channels(self) -> int:
@@ -52,28 +62,52 @@ class Journeys:
         bits = np.where(self.paths >= 0, np.left_shift(1, np.maximum(self.paths, 0)), 0)
         return np.bitwise_or.reduce(bits, axis=1) if bits.shape[1] else np.zeros(len(bits), int)
 
-    def with_weights(self, journeys, conversions, revenue) -> Journeys:
+    @property
+    def fit_journeys(self) -> np.ndarray:
+        """The settled journeys of each group: what the models are fitted on."""
+        return self.journeys if self.unsettled is None else self.journeys - self.unsettled
+
+    @property
+    def fit_conversions(self) -> np.ndarray:
+        return self.conversions if self.unsettled is None else self.conversions - self.unsettled
+
+    def with_weights(self, journeys, conversions, revenue, unsettled=None) -> Journeys:
         """The same groups with other totals (a bootstrap resample or a train/test split)."""
         out = Journeys(self.channels, self.clients, self.client, self.paths, self.length,
                        np.asarray(journeys, float), np.asarray(conversions, float),
-                       np.asarray(revenue, float), self.path_text)
+                       np.asarray(revenue, float), self.path_text,
+                       None if unsettled is None else np.asarray(unsettled, float))
         out.__dict__["masks"] = self.masks  # same paths, same channel sets
         return out
 
 
 def group_journeys(df: pl.DataFrame, channels: list[str] | None = None) -> Journeys:
     """Group journeys (``client_id``, ``channel_path`` 'a > b' or null, ``converted``, ``revenue``,
-    optional ``journeys`` count per row) by client and path, and encode the paths."""
+    optional ``journeys`` count and ``is_settled`` flag per row) by client and path, and encode
+    the paths. Non-converting journeys must be settled (leave out those that may still convert)."""
     weight = pl.col("journeys") if "journeys" in df.columns else pl.lit(1)
+    settled = pl.col("is_settled") if "is_settled" in df.columns else pl.lit(True)
+    if "is_settled" in df.columns:
+        open_ = df.filter(~pl.col("converted") & ~pl.col("is_settled").fill_null(True))
+        if open_.height:
+            raise ValueError(f"{open_.height} non-converting journeys are not settled (they may "
+                             "still convert): leave them out of the attribution input")
     grouped = (
         df.lazy()
-        .with_columns(pl.col("channel_path").fill_null(""), weight.cast(pl.Float64).alias("_w"))
+        .with_columns(pl.col("channel_path").fill_null(""), weight.cast(pl.Float64).alias("_w"),
+                      (~settled.fill_null(True)).cast(pl.Float64).alias("_open"))
         .group_by("client_id", "channel_path")
         .agg(
             pl.col("_w").sum().alias("journeys"),
             (pl.col("_w") * pl.col("converted").cast(pl.Float64)).sum().alias("conversions"),
+            (pl.col("_w") * pl.col("converted").cast(pl.Float64) * pl.col("_open")).sum()
+            .alias("unsettled"),
             pl.col("revenue").cast(pl.Float64).fill_null(0.0).sum().alias("revenue"),
         )
+        .with_columns(  # clients without a settled order with a touch: fit on everything
+            pl.when(((pl.col("conversions") - pl.col("unsettled")) * (pl.col("channel_path") != ""))
+                    .sum().over("client_id") > 0)
+            .then(pl.col("unsettled")).otherwise(0.0).alias("unsettled"))
         .sort("client_id", "channel_path")
         .collect()
     )
@@ -107,6 +141,7 @@ def group_journeys(df: pl.DataFrame, channels: list[str] | None = None) -> Journ
         conversions=grouped["conversions"].to_numpy().astype(float),
         revenue=grouped["revenue"].to_numpy().astype(float),
         path_text=grouped["channel_path"].to_numpy(),
+        unsettled=grouped["unsettled"].to_numpy().astype(float),
     )
 
 

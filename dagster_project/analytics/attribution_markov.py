@@ -120,21 +120,23 @@ class MarkovResult:
 
 def markov_attribution(j: Journeys, structure: MarkovStructure | None = None, order: int = 1
                        ) -> MarkovResult:
-    """Removal effects and credit shares per client (see the module docstring)."""
+    """Removal effects and credit shares per client (see the module docstring), fitted on the
+    settled journeys."""
     s = structure or build_structure(j, order)
     n = s.n_states
-    through = np.bincount(s.edge_id, j.journeys[s.edge_group], minlength=len(s.edge_from))
+    fj, fc = j.fit_journeys, j.fit_conversions
+    through = np.bincount(s.edge_id, fj[s.edge_group], minlength=len(s.edge_from))
     has = s.last_state >= 0
-    to_conv = np.bincount(s.last_state[has], j.conversions[has], minlength=n)
-    to_null = np.bincount(s.last_state[has], (j.journeys - j.conversions)[has], minlength=n)
+    to_conv = np.bincount(s.last_state[has], fc[has], minlength=n)
+    to_null = np.bincount(s.last_state[has], (fj - fc)[has], minlength=n)
     return _solve(s, through, to_conv, to_null)
 
 
 def markov_shares_batch(s: MarkovStructure, journeys: np.ndarray, conversions: np.ndarray
                         ) -> np.ndarray:
     """Credit shares (B, n_clients, n_channels) of B reweightings of the groups of ``s``
-    (journeys and conversions: (G, B)), each as ``markov_attribution`` of the reweighted
-    journeys."""
+    (settled journeys and conversions: (G, B)), each as ``markov_attribution`` of the
+    reweighted journeys."""
     edges, last = s.incidence
     through = edges @ journeys
     to_conv = last @ conversions
@@ -185,14 +187,15 @@ def _solve(s: MarkovStructure, through: np.ndarray, to_conv: np.ndarray, to_null
 def markov_end_probability(train: Journeys, test_groups: np.ndarray, order: int,
                            structure: MarkovStructure | None = None) -> np.ndarray:
     """P(conversion | the journey ends in its last state), from the training counts, for the
-    groups ``test_groups`` (fallback: the client's conversion rate when the state is unseen)."""
+    groups ``test_groups`` (fallback: the client's conversion rate when the state is unseen);
+    settled training journeys only."""
     s = structure or build_structure(train, order)
     has = s.last_state >= 0
-    conv = np.bincount(s.last_state[has], train.conversions[has], minlength=s.n_states)
-    ends = np.bincount(s.last_state[has], train.journeys[has], minlength=s.n_states)
-    rate = np.bincount(train.client, train.conversions * (train.length > 0), train.n_clients) / \
-        np.maximum(np.bincount(train.client, train.journeys * (train.length > 0),
-                               train.n_clients), 1e-12)
+    fj, fc = train.fit_journeys, train.fit_conversions
+    conv = np.bincount(s.last_state[has], fc[has], minlength=s.n_states)
+    ends = np.bincount(s.last_state[has], fj[has], minlength=s.n_states)
+    rate = np.bincount(train.client, fc * (train.length > 0), train.n_clients) / \
+        np.maximum(np.bincount(train.client, fj * (train.length > 0), train.n_clients), 1e-12)
     last = s.last_state[test_groups]
     seen = ends[last] > 0
     return np.where(seen, conv[last] / np.maximum(ends[last], 1e-12),

@@ -5,8 +5,8 @@ journey whose set of touched channels is exactly S converts:
 
     v(S) = (c_S + k * m(S)) / (n_S + k),   v(empty) = 0,
 
-where n_S and c_S are the client's journeys (converting and not, windows closed) and
-conversions with channel set S, and m(S) = 1 - exp(-sum_{j in S} q_j) is a noisy-OR model fitted
+where n_S and c_S are the client's settled journeys (converting and not: see
+``attribution_journeys``) and settled conversions with channel set S, and m(S) = 1 - exp(-sum_{j in S} q_j) is a noisy-OR model fitted
 by maximum likelihood to the journeys of all clients (pooled), q_j = -log(1 - p_j) >= 0. So v is the
 client's empirical conversion rate of S shrunk towards the pooled noisy-OR curve with the weight
 of k pseudo-journeys (``prior_strength``): sets a client saw often follow its own data, unseen
@@ -94,12 +94,13 @@ PRIOR_STRENGTH_BOUNDS = (0.1, 1e6)  # pseudo-journeys; the upper end means "the 
 def fit_prior_strength(j: Journeys, q: np.ndarray) -> float:
     """Empirical-Bayes k: the maximiser of the beta-binomial marginal likelihood of the clients'
     conversions per channel set around the pooled curve m (see the module docstring)."""
-    touched = np.flatnonzero((j.length > 0) & (j.journeys > 0))
+    fj, fc = j.fit_journeys, j.fit_conversions
+    touched = np.flatnonzero((j.length > 0) & (fj > 0))
     if len(touched) == 0:
         return PRIOR_STRENGTH_BOUNDS[1]
     key, cell = np.unique(j.client[touched] << j.n_channels | j.masks[touched], return_inverse=True)
-    n = np.bincount(cell, j.journeys[touched])
-    c = np.minimum(np.bincount(cell, j.conversions[touched]), n)
+    n = np.bincount(cell, fj[touched])
+    c = np.minimum(np.bincount(cell, fc[touched]), n)
     bits = ((key & (2**j.n_channels - 1))[:, None] >> np.arange(j.n_channels)) & 1
     m = np.clip(-np.expm1(-(bits @ q)), 1e-9, 1 - 1e-9)
 
@@ -121,8 +122,9 @@ class ShapleyPrior:
 
 
 def fit_shapley_prior(j: Journeys, strength: float | None = None) -> ShapleyPrior:
-    """q by maximum likelihood on all clients' journeys; k as given, else by empirical Bayes."""
-    q = fit_noisy_or(j.masks, j.journeys, j.conversions, j.n_channels)
+    """q by maximum likelihood on all clients' settled journeys; k as given, else by empirical
+    Bayes."""
+    q = fit_noisy_or(j.masks, j.fit_journeys, j.fit_conversions, j.n_channels)
     return ShapleyPrior(q, fit_prior_strength(j, q) if strength is None else float(strength))
 
 
@@ -155,8 +157,9 @@ def shapley_attribution(j: Journeys, prior_strength: float = 10.0,
     k, n_cl = j.n_channels, j.n_clients
     masks = j.masks
     touched = j.length > 0
+    fj, fc = j.fit_journeys, j.fit_conversions
     if q is None:
-        q = fit_noisy_or(masks, j.journeys, j.conversions, k)
+        q = fit_noisy_or(masks, fj, fc, k)
     conv = np.zeros((n_cl, k))
     rev = np.zeros((n_cl, k))
     if k <= max_exact_channels:
@@ -170,10 +173,9 @@ def shapley_attribution(j: Journeys, prior_strength: float = 10.0,
             sel = touched & (j.client >= lo) & (j.client < hi)
             idx = (j.client[sel] - lo) * 2**k + masks[sel]
             shape = (hi - lo, 2**k)
-            n_S = np.bincount(idx, j.journeys[sel], shape[0] * shape[1]).reshape(shape)
-            c_S = np.bincount(idx, j.conversions[sel], shape[0] * shape[1]).reshape(shape)
-            r_S = np.bincount(idx, j.revenue[sel], shape[0] * shape[1]).reshape(shape)
-            v = (c_S + prior_strength * m) / (n_S + prior_strength)
+            n_S, f_S, c_S, r_S = (np.bincount(idx, w[sel], shape[0] * shape[1]).reshape(shape)
+                                  for w in (fj, fc, j.conversions, j.revenue))
+            v = (f_S + prior_strength * m) / (n_S + prior_strength)
             v[:, 0] = 0.0
             with np.errstate(divide="ignore", invalid="ignore"):
                 w = np.stack([np.where(c_S > 0, c_S / v, 0.0), np.where(r_S > 0, r_S / v, 0.0)])
@@ -187,7 +189,7 @@ def shapley_attribution(j: Journeys, prior_strength: float = 10.0,
         sel = touched & (j.client == c) & (j.journeys > 0)
         if not (j.conversions[sel] > 0).any():
             continue
-        conv[c], rev[c] = _sampled_client(masks[sel], j.journeys[sel], j.conversions[sel],
+        conv[c], rev[c] = _sampled_client(masks[sel], fj[sel], fc[sel], j.conversions[sel],
                                           j.revenue[sel], q, prior_strength, tol,
                                           max_permutations, rng)
     return conv, rev, q
@@ -264,19 +266,20 @@ def pooled_shapley_table(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return m, _butterfly(d[:, None, :] * member, K, "subset")
 
 
-def shapley_credits_batch(p: ShapleyPairs, journeys: np.ndarray, conversions: np.ndarray,
-                          revenue: np.ndarray, q: np.ndarray, prior_strength: float
-                          ) -> tuple[np.ndarray, np.ndarray]:
+def shapley_credits_batch(p: ShapleyPairs, fit_journeys: np.ndarray, fit_conversions: np.ndarray,
+                          conversions: np.ndarray, revenue: np.ndarray, q: np.ndarray,
+                          prior_strength: float) -> tuple[np.ndarray, np.ndarray]:
     """Exact (conversion, revenue) credit (B, n_clients, K) of B reweightings of the journeys of
-    ``p`` (journeys, conversions, revenue: (G, B)), each as ``shapley_attribution`` (exact) of the
-    reweighted journeys with the pooled hazards q (K,), or q[:, b] (q: (K, B)) for reweighting b."""
-    B, k, conv = journeys.shape[1], prior_strength, p.converting
+    ``p`` (settled journeys and conversions, every conversion and its revenue: (G, B)), each as
+    ``shapley_attribution`` (exact) of the reweighted journeys with the pooled hazards q (K,), or
+    q[:, b] (q: (K, B)) for reweighting b."""
+    B, k, conv = fit_journeys.shape[1], prior_strength, p.converting
     m, phi_m = pooled_shapley_table(np.broadcast_to(q.reshape(p.n_channels, -1), (p.n_channels, B)))
     prior = m[p.mask]  # (n_sets, B)
-    n_S, c_S = p.sets @ journeys, p.sets @ conversions
-    e = (c_S - n_S * prior) / (n_S + k)
-    c_T = c_S[conv]
-    v_T = (c_T + k * prior[conv]) / (n_S[conv] + k)
+    n_S, f_S = p.sets @ fit_journeys, p.sets @ fit_conversions
+    e = (f_S - n_S * prior) / (n_S + k)
+    c_T = p.conv_sets @ conversions
+    v_T = (f_S[conv] + k * prior[conv]) / (n_S[conv] + k)
     u = np.zeros((len(conv), 2, B))  # u(T) of the conversions and of the revenue
     np.divide(c_T, v_T, out=u[:, 0], where=c_T > 0)
     np.divide(p.conv_sets @ revenue, v_T, out=u[:, 1], where=c_T > 0)
@@ -290,19 +293,20 @@ def shapley_credits_batch(p: ShapleyPairs, journeys: np.ndarray, conversions: np
     return credit[0], credit[1]
 
 
-def _sampled_client(masks, n, c, r, q, k_prior, tol, max_perm, rng, batch: int = 256):
-    """Permutation-sampling Shapley credit for one client (more channels than the exact limit)."""
+def _sampled_client(masks, n, f, c, r, q, k_prior, tol, max_perm, rng, batch: int = 256):
+    """Permutation-sampling Shapley credit for one client (more channels than the exact limit);
+    n, f: settled journeys and conversions, c, r: every conversion and its revenue."""
     K = len(q)
     order = np.argsort(masks)
     um, start = np.unique(masks[order], return_index=True)
-    n_S, c_S, r_S = (np.add.reduceat(x[order], start) for x in (n, c, r))
+    n_S, f_S, c_S, r_S = (np.add.reduceat(x[order], start) for x in (n, f, c, r))
 
     def value(s):
         pos = np.clip(np.searchsorted(um, s), 0, len(um) - 1)
         hit = um[pos] == s
         bits = (s[..., None] >> np.arange(K)) & 1
         m = -np.expm1(-(bits @ q))
-        out = (np.where(hit, c_S[pos], 0.0) + k_prior * m) / (np.where(hit, n_S[pos], 0.0) + k_prior)
+        out = (np.where(hit, f_S[pos], 0.0) + k_prior * m) / (np.where(hit, n_S[pos], 0.0) + k_prior)
         return np.where(s == 0, 0.0, out)
 
     conv_T = c_S > 0
@@ -329,14 +333,14 @@ def _sampled_client(masks, n, c, r, q, k_prior, tol, max_perm, rng, batch: int =
 
 
 def shapley_set_probability(train: Journeys, test_groups: np.ndarray, q: np.ndarray,
-                            prior_strength: float = 10.0) -> np.ndarray:
-    """v(T) of the test groups' channel sets, estimated from the training journeys."""
+                            prior_strength: float) -> np.ndarray:
+    """v(T) of the test groups' channel sets, estimated from the settled training journeys."""
     masks = train.masks
     touched = train.length > 0
     key = train.client * (1 << train.n_channels) + masks
     uk, inv = np.unique(key[touched], return_inverse=True)
-    n_S = np.bincount(inv, train.journeys[touched], len(uk))
-    c_S = np.bincount(inv, train.conversions[touched], len(uk))
+    n_S = np.bincount(inv, train.fit_journeys[touched], len(uk))
+    c_S = np.bincount(inv, train.fit_conversions[touched], len(uk))
     tk = key[test_groups]
     pos = np.clip(np.searchsorted(uk, tk), 0, max(len(uk) - 1, 0))
     hit = (uk[pos] == tk) if len(uk) else np.zeros(len(tk), bool)

@@ -110,15 +110,29 @@ def small(small_sim):
             "coverage": float(((t >= lo) & (t <= hi)).mean()),
             "errors": dict(zip(channels, np.round((est - t) * 100, 2).tolist())),
         }
+    report["pooled_p"] = dict(zip(channels, (-np.expm1(-prior.q)).tolist()))
+    report["true_p"] = truth["channel_conversion_params"]
     print("\nattribution vs planted truth on small (points of share):")
     for m, r in report.items():
+        if m in ("pooled_p", "true_p"):
+            continue
         print(f"  {m:15s} max error (truth >= 5%) {r['max_error_big'] * 100:5.2f}  "
               f"(all channels {r['max_error_all'] * 100:5.2f})  bootstrap coverage {r['coverage']:.0%}")
+    print("  pooled conversion probability (planted): " + ", ".join(
+        f"{c} {report['pooled_p'][c]:.3f} ({p:.2f})" for c, p in report["true_p"].items()))
     return report
 
 
 def test_shapley_share_within_3_points_of_truth_on_small(small):
     assert small["shapley"]["max_error_big"] <= 0.03
+
+
+def test_pooled_conversion_probabilities_recover_the_planted_ones(small):
+    """The Shapley value function's pooled noisy-OR, fitted on settled journeys, gives back each
+    channel's planted conversion probability p_j (counting recent orders without the recent
+    journeys that may still convert inflated them by a quarter)."""
+    for channel, p in small["true_p"].items():
+        assert small["pooled_p"][channel] == pytest.approx(p, abs=0.01), channel
 
 
 def test_truth_lies_inside_the_shapley_bootstrap_interval_for_most_channels(small):

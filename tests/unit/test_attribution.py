@@ -165,6 +165,26 @@ def test_empirical_bayes_prior_strength_recovers_the_spread_of_client_rates():
     assert fit_prior_strength(cells(np.tile(m, (300, 1)), 60, 2), q) > 1000
 
 
+def test_models_fit_settled_journeys_and_credit_every_order():
+    """Orders whose window has not settled are credited but not fitted on: with 10 settled and
+    20 recent orders over 40 settled journeys on channel a, P(convert | a) is 10/40, not 30/60.
+    A client with recent orders only (d) is fitted on all its journeys, so Markov credits them."""
+    settled = journeys([("c", "a", 10, 30), ("d", "b", 0, 5)])
+    recent = journeys([("c", "a", 20, 0), ("d", "b", 5, 0)])
+    df = pl.concat([settled.with_columns(is_settled=pl.lit(True)),
+                    recent.with_columns(is_settled=pl.lit(False))])
+    out = attribute(df, rule_credits_for(df), AttributionSettings(bootstrap_resamples=10))
+    p = -np.expm1(-out.shapley_prior.q)
+    assert dict(zip(out.channels, p)) == pytest.approx({"a": 10 / 40, "b": 5 / 10}, abs=1e-4)
+    errors = conservation_errors(out.channel_attribution, df)
+    assert errors["conversions_rel_error"].max() <= 1e-9
+    assert errors["revenue_rel_error"].max() <= 1e-9
+    credit = out.channel_attribution.filter(pl.col("client_id") == "d", pl.col("channel") == "b")
+    assert set(credit["attributed_conversions"]) == {5.0}  # every model, Markov included
+    with pytest.raises(ValueError, match="not settled"):
+        attribute(df.with_columns(is_settled=pl.lit(False)), rule_credits_for(df))
+
+
 def test_every_model_conserves_conversions_and_revenue_per_client():
     df = journeys(MTA + [("c2", "a > b", 3, 5), ("c2", None, 2, 0), ("c2", "b", 1, 4)])
     out = attribute(df, rule_credits_for(df), AttributionSettings(bootstrap_resamples=20))

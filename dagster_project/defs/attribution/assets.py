@@ -30,7 +30,7 @@ OWNERS = ["team:growth-analytics"]
 KINDS = {"python", "numpy", "scipy", get_settings().warehouse_backend}
 
 PATHS_SQL = """
-select client_id, channel_path, converted, revenue
+select client_id, channel_path, converted, revenue, is_settled
 from marts.fct_attribution_paths
 where converted or not coalesce(is_window_open, false)
 """

@@ -33,6 +33,7 @@ select
     cast(paths.conversion_id as varchar) as conversion_id,
     cast(paths.converted as boolean) as converted,
     cast(paths.is_window_open as boolean) as is_window_open,
+    cast(paths.is_settled as boolean) as is_settled,
     cast(paths.revenue as double precision) as revenue,
     cast(coalesce(filtered.touch_count, 0) as bigint) as touch_count,
     cast(filtered.channel_path as varchar) as channel_path,

@@ -115,6 +115,11 @@ select
         not final.converted and final.path_end_at >= {{ add_days('as_of.as_of_date', 1) }}
         as boolean
     ) as is_window_open,
+    cast(
+        final.last_touch_at is null
+        or {{ add_days('final.last_touch_at', lookback_days) }} < {{ add_days('as_of.as_of_date', 1) }}
+        as boolean
+    ) as is_settled,
     cast(final.revenue as double precision) as revenue,
     cast(final.touch_count as bigint) as touch_count,
     cast(final.channel_path as varchar) as channel_path,
