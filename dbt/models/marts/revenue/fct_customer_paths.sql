@@ -72,8 +72,11 @@ paths as (
     from untouched_conversions
     inner join conversions
         on untouched_conversions.conversion_id = conversions.conversion_id
-    where untouched_conversions.conversion_id not in (
-        select conversion_id from touched_paths where conversion_id is not null
+    -- not exists, not `not in (subquery)`: PostgreSQL runs the latter as a nested loop over a
+    -- materialized subquery once it outgrows work_mem (minutes at `small`)
+    where not exists (
+        select 1 from touched_paths
+        where touched_paths.conversion_id = untouched_conversions.conversion_id
     )
 
 ),
