@@ -60,6 +60,21 @@ def test_bootstrap_interval_of_linear_credit_matches_its_analytic_variance(built
     assert ((got["lo"] <= got["credit"]) & (got["credit"] <= got["hi"])).all()
 
 
+def test_the_analyst_sees_the_chart_the_comparison_and_the_fitted_prior(built):
+    env, result = built
+    meta = {m.asset_key.to_user_string(): m.materialization.metadata
+            for m in result.get_asset_materialization_events()}
+    attribution = meta["analytics/channel_attribution"]
+    assert "data:image/png;base64" in attribution["channel_credit_chart"].value
+    assert attribution["shapley_prior_strength"].value > 0
+    p = attribution["pooled_conversion_probability"].value
+    touched = set(env.query("select distinct channel from marts.fct_customer_path_touches")["channel"])
+    assert set(p) == touched and all(0 < v < 1 for v in p.values())
+    comparison = meta["analytics/attribution_model_comparison"]
+    assert all(m in comparison["comparison"].value for m in ("markov", "shapley", "linear"))
+    assert "position_based" in comparison["recommended_models"].value
+
+
 def test_recommended_model_is_stored_with_its_reason(built):
     env, _ = built
     rec = env.query("select distinct client_id, recommended_model, recommendation_reason "
