@@ -71,6 +71,13 @@ class Journeys:
     def fit_conversions(self) -> np.ndarray:
         return self.conversions if self.unsettled is None else self.conversions - self.unsettled
 
+    @property
+    def mean_order_value(self) -> np.ndarray:
+        """Revenue per conversion of each group (0 without conversions): what a resampled or
+        held-out converting journey of the group brings."""
+        return np.divide(self.revenue, self.conversions, out=np.zeros_like(self.revenue),
+                         where=self.conversions > 0)
+
     def with_weights(self, journeys, conversions, revenue, unsettled=None) -> Journeys:
         """The same groups with other totals (a bootstrap resample or a train/test split)."""
         out = Journeys(self.channels, self.clients, self.client, self.paths, self.length,

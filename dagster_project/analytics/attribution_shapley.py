@@ -164,7 +164,7 @@ def shapley_attribution(j: Journeys, prior_strength: float = 10.0,
     rev = np.zeros((n_cl, k))
     if k <= max_exact_channels:
         m = noisy_or_table(q)
-        size = np.array([s.bit_count() for s in range(2**k)], dtype=float)
+        size = np.bitwise_count(np.arange(2**k)).astype(float)
         bits = ((np.arange(2**k)[:, None] >> np.arange(k)) & 1).astype(float)
         inv_size = np.divide(1.0, size, out=np.zeros_like(size), where=size > 0)
         chunk = max(1, 2**22 // 2**k)

@@ -222,7 +222,7 @@ def test_roi_divides_attributed_revenue_by_spend():
                                 "attributed_conversions": [4.0], "attributed_revenue": [100.0]})
     roi = channel_roi(attribution, pl.DataFrame({"client_id": ["c", "c"], "channel": ["a", "a"],
                                                  "spend": [20.0, 30.0]}))
-    assert roi.row(0, named=True) | {} == roi.row(0, named=True)
+    assert roi["spend"][0] == 50.0  # the channel's spend rows summed
     assert roi["roas"][0] == pytest.approx(2.0) and roi["cpa"][0] == pytest.approx(12.5)
 
 

@@ -109,8 +109,7 @@ def reweightings(j, seed: int, B: int = 5) -> tuple[np.ndarray, np.ndarray, np.n
     rng = np.random.default_rng(seed)
     c = rng.poisson(j.conversions[:, None], (len(j.length), B)).astype(float)
     n = c + rng.poisson((j.journeys - j.conversions)[:, None], (len(j.length), B))
-    mean_rev = np.divide(j.revenue, j.conversions, out=np.zeros_like(j.revenue),
-                         where=j.conversions > 0)
+    mean_rev = j.mean_order_value
     return n, c, c * mean_rev[:, None]
 
 
@@ -170,8 +169,7 @@ def random_fractions(j, seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 def plain_bootstrap(j, fractions, settings, structure, prior) -> dict[str, np.ndarray]:
     """One Poisson draw and one ``model_credits`` per resample."""
     rng = np.random.default_rng(settings.seed)
-    mean_rev = np.divide(j.revenue, j.conversions, out=np.zeros_like(j.revenue),
-                         where=j.conversions > 0)
+    mean_rev = j.mean_order_value
     draws = defaultdict(list)
     for _ in range(settings.bootstrap_resamples):
         settled = rng.poisson(j.fit_conversions).astype(float)

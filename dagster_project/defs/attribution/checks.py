@@ -3,6 +3,7 @@
 import dagster as dg
 
 from dagster_project.analytics.attribution import conservation_errors
+from dagster_project.defs.attribution.assets import PATHS_SQL
 from dagster_project.defs.metadata import markdown_table
 from dagster_project.warehouse import Warehouse
 
@@ -16,8 +17,7 @@ TOLERANCE = 1e-9
 def attribution_conserves_conversions_and_revenue(warehouse: Warehouse) -> dg.AssetCheckResult:
     attribution = warehouse.read("select client_id, attribution_model, attributed_conversions, "
                                  "attributed_revenue from analytics.channel_attribution")
-    paths = warehouse.read("select client_id, converted, revenue from marts.fct_attribution_paths "
-                           "where converted or not coalesce(is_window_open, false)")
+    paths = warehouse.read(PATHS_SQL)  # the journeys the models credited
     errors = conservation_errors(attribution, paths)
     worst = errors.sort("conversions_rel_error", descending=True).head(5)
     max_conv = float(errors["conversions_rel_error"].max() or 0.0)
