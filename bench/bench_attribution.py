@@ -59,8 +59,8 @@ def _unique(n_unique: int, k: int, seed: int):
 
 
 def markov_unique(order: int, n_unique: int = 10_000, k: int = 12) -> dict:
-    from dagster_project.analytics.attribution_journeys import group_journeys
-    from dagster_project.analytics.attribution_markov import markov_attribution
+    from dagster_project.analytics.attribution.journeys import group_journeys
+    from dagster_project.analytics.attribution.markov import markov_attribution
 
     df = _unique(n_unique, k, 1)
     t0 = time.perf_counter()
@@ -72,8 +72,8 @@ def markov_unique(order: int, n_unique: int = 10_000, k: int = 12) -> dict:
 
 
 def markov_million() -> dict:
-    from dagster_project.analytics.attribution_journeys import group_journeys
-    from dagster_project.analytics.attribution_markov import markov_attribution
+    from dagster_project.analytics.attribution.journeys import group_journeys
+    from dagster_project.analytics.attribution.markov import markov_attribution
 
     df = _journeys(1_000_000, 12, 2_000, 2)
     t0 = time.perf_counter()
@@ -83,8 +83,8 @@ def markov_million() -> dict:
 
 
 def shapley_unique(n_unique: int = 10_000, k: int = 12) -> dict:
-    from dagster_project.analytics.attribution_journeys import group_journeys
-    from dagster_project.analytics.attribution_shapley import shapley_attribution
+    from dagster_project.analytics.attribution.journeys import group_journeys
+    from dagster_project.analytics.attribution.shapley import shapley_attribution
 
     df = _unique(n_unique, k, 3)
     t0 = time.perf_counter()

@@ -24,8 +24,9 @@ def compare_10k(repeats: int = 5) -> dict:
     import numpy as np
     import polars as pl
 
-    from dagster_project.analytics import experiment_stats as es
     from dagster_project.analytics import experiments as ex
+    from dagster_project.analytics.experiments import comparison as cmp
+    from dagster_project.analytics.experiments import estimates as es
 
     g = np.random.default_rng(0)
     ids = [f"e{i:05d}" for i in range(N_EXPERIMENTS)]
@@ -53,7 +54,7 @@ def compare_10k(repeats: int = 5) -> dict:
                                      np.r_[sum_y[:, 0] * 70, conv[:, 0]])
         mt, vt, _ = es.mean_estimate(np.r_[n[:, 1], n[:, 1]], np.r_[sum_y[:, 1], conv[:, 1]],
                                      np.r_[sum_y[:, 1] * 70, conv[:, 1]])
-        es.compare(mc, vc, mt, vt, 0.05, es.welch_df(vc, vt, np.r_[n[:, 0], n[:, 0]],
+        cmp.compare(mc, vc, mt, vt, 0.05, cmp.welch_df(vc, vt, np.r_[n[:, 0], n[:, 0]],
                                                       np.r_[n[:, 1], n[:, 1]]))
         core_times.append(time.perf_counter() - t)
     return {"comparisons": res.height, "frame_seconds": min(frame_times),

@@ -8,21 +8,21 @@ from pathlib import Path
 
 import dagster as dg
 
+from dagster_project.domains import DOMAINS
 from dagster_project.settings import get_settings
 
-HOURLY_GROUPS = {"ingest", "performance", "revenue"}
 HOURLY_FRESHNESS = dg.FreshnessPolicy.time_window(
     fail_window=timedelta(hours=3), warn_window=timedelta(hours=90 / 60)
 )
 NIGHTLY_FRESHNESS = dg.FreshnessPolicy.time_window(
     fail_window=timedelta(hours=30), warn_window=timedelta(hours=26)
 )
+FRESHNESS = {"hourly": HOURLY_FRESHNESS, "nightly": NIGHTLY_FRESHNESS}
 
 
 def with_freshness_policy(spec: dg.AssetSpec) -> dg.AssetSpec:
-    """Hourly-refreshed groups must be at most 3 hours old; everything else 30 hours."""
-    policy = HOURLY_FRESHNESS if spec.group_name in HOURLY_GROUPS else NIGHTLY_FRESHNESS
-    return dg.apply_freshness_policy(spec, policy)
+    """Hourly-refreshed domains must be at most 3 hours old; nightly ones 30 hours."""
+    return dg.apply_freshness_policy(spec, FRESHNESS[DOMAINS[spec.group_name].cadence])
 
 
 def executor() -> dg.ExecutorDefinition:

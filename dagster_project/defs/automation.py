@@ -6,12 +6,14 @@ from pathlib import Path
 
 import dagster as dg
 
+from dagster_project.domains import groups
 from dagster_project.settings import get_settings
 
 LANDING_SUFFIXES = (".parquet", ".csv")
 
 ingest_selection = dg.AssetSelection.groups("ingest")
-hourly_selection = ingest_selection | dg.AssetSelection.groups("performance", "revenue").upstream()
+# the hourly domains and everything they read
+hourly_selection = dg.AssetSelection.groups(*groups("hourly")).upstream()
 
 ingest_job = dg.define_asset_job(
     "ingest_landing_files",

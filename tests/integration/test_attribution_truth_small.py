@@ -48,14 +48,12 @@ def small_sim(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def small(small_sim):
-    from dagster_project.analytics.attribution import (
-        AttributionSettings,
-        bootstrap,
-        model_credits,
-        rule_fractions,
-    )
-    from dagster_project.analytics.attribution_journeys import group_journeys
-    from dagster_project.analytics.attribution_markov import build_structure
+    from dagster_project.analytics.attribution import AttributionSettings
+    from dagster_project.analytics.attribution.bootstrap import bootstrap
+    from dagster_project.analytics.attribution.credits import model_credits
+    from dagster_project.analytics.attribution.journeys import group_journeys
+    from dagster_project.analytics.attribution.markov import build_structure
+    from dagster_project.analytics.attribution.rule_based import rule_fractions
 
     spec = importlib.util.spec_from_file_location("dbt_helpers", ROOT / "tests" / "dbt_helpers.py")
     helpers = importlib.util.module_from_spec(spec)

@@ -6,13 +6,9 @@ import dagster as dg
 import pytest
 
 from dagster_project.contract import RAW_TABLES
+from dagster_project.domains import DOMAINS, groups
 
 pytestmark = pytest.mark.integration
-
-DOMAIN_GROUPS = {
-    "ingest", "staging", "usage", "revenue", "subscriptions", "performance", "experiments",
-    "attribution",
-}
 
 
 @pytest.fixture(scope="module")
@@ -26,16 +22,21 @@ def test_definitions_validate(definitions):
     dg.Definitions.validate_loadable(definitions)
 
 
-def test_every_asset_is_described_grouped_owned_and_fresh(definitions):
+def test_every_asset_is_described_and_takes_group_owner_and_freshness_from_its_domain(
+        definitions):
+    from dagster_project.definitions import FRESHNESS
+
     specs = list(definitions.resolve_all_asset_specs())
     assert len(specs) >= 15 + 15 + 17  # raw, staging, marts
     for spec in specs:
         name = spec.key.to_user_string()
         assert spec.description and spec.description.strip(), name
-        assert spec.group_name in DOMAIN_GROUPS, name
-        assert spec.owners, name
+        assert spec.group_name in DOMAINS, name
+        domain = DOMAINS[spec.group_name]
+        assert list(spec.owners) == domain.owners, name
         assert spec.kinds, name
-        assert spec.freshness_policy is not None, name
+        assert spec.freshness_policy == FRESHNESS[domain.cadence], name
+    assert {s.group_name for s in specs} == set(DOMAINS)  # no registered domain is empty
 
 
 def test_ingest_group_has_one_asset_per_raw_table(definitions):
@@ -60,9 +61,10 @@ def test_schedules_and_sensor_are_defined(definitions):
     assert definitions.resolve_sensor_def("landing_files_sensor").job_name == "ingest_landing_files"
 
 
-def test_hourly_job_covers_ingest_performance_and_revenue_only(definitions):
+def test_hourly_job_covers_the_hourly_domains_and_what_they_read(definitions):
     graph = definitions.resolve_asset_graph()
     from dagster_project.defs.automation import hourly_selection
 
-    groups = {graph.get(k).group_name for k in hourly_selection.resolve(graph)}
-    assert groups == {"ingest", "staging", "performance", "revenue"}
+    selected = {graph.get(k).group_name for k in hourly_selection.resolve(graph)}
+    assert set(groups("hourly")) == {"ingest", "performance", "revenue"}
+    assert selected == {"ingest", "staging", "performance", "revenue"}

@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import polars as pl
 
-from dagster_project.defs.metadata import markdown_table, png_markdown, table_metadata
+from dagster_project.metadata import markdown_table, png_markdown, table_metadata
 
 
 def test_table_metadata_counts_rows_and_describes_columns():

@@ -17,10 +17,10 @@ from dagster_project.analytics.attribution import (
     channel_roi,
     conservation_errors,
 )
-from dagster_project.analytics.attribution_content import post_revenue_impact
-from dagster_project.analytics.attribution_journeys import Journeys, group_journeys
-from dagster_project.analytics.attribution_markov import markov_attribution
-from dagster_project.analytics.attribution_shapley import (
+from dagster_project.analytics.attribution.journeys import Journeys, group_journeys
+from dagster_project.analytics.attribution.markov import markov_attribution
+from dagster_project.analytics.attribution.post_impact import post_revenue_impact
+from dagster_project.analytics.attribution.shapley import (
     fit_noisy_or,
     fit_prior_strength,
     shapley_attribution,

@@ -16,21 +16,17 @@ import numpy as np
 import polars as pl
 import pytest
 
-from dagster_project.analytics import attribution
-from dagster_project.analytics.attribution import (
-    MODELS,
-    RULE_MODELS,
-    AttributionSettings,
-    bootstrap,
-    model_credits,
-)
-from dagster_project.analytics.attribution_journeys import group_journeys
-from dagster_project.analytics.attribution_markov import (
+from dagster_project.analytics.attribution import MODELS, RULE_MODELS, AttributionSettings
+from dagster_project.analytics.attribution import bootstrap as bootstrap_module
+from dagster_project.analytics.attribution.bootstrap import bootstrap
+from dagster_project.analytics.attribution.credits import model_credits
+from dagster_project.analytics.attribution.journeys import group_journeys
+from dagster_project.analytics.attribution.markov import (
     build_structure,
     markov_attribution,
     markov_shares_batch,
 )
-from dagster_project.analytics.attribution_shapley import (
+from dagster_project.analytics.attribution.shapley import (
     ShapleyPrior,
     fit_noisy_or,
     shapley_attribution,
@@ -189,7 +185,7 @@ def plain_bootstrap(j, fractions, settings, structure, prior) -> dict[str, np.nd
 def test_bootstrap_equals_one_model_fit_per_resample_with_the_same_draws(
         order, exact_limit, monkeypatch):
     # exact_limit 2: fewer channels allowed than present, so the per-resample Shapley path runs
-    monkeypatch.setattr(attribution, "MAX_EXACT_CHANNELS", exact_limit)
+    monkeypatch.setattr(bootstrap_module, "MAX_EXACT_CHANNELS", exact_limit)
     j = group_journeys(random_journeys(6))
     fractions = random_fractions(j, 7)
     settings = AttributionSettings(markov_order=order, bootstrap_resamples=7, seed=11)

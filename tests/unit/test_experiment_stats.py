@@ -10,11 +10,15 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
-from dagster_project.analytics import experiment_stats as es
-from dagster_project.analytics import power as pw
-from dagster_project.analytics.experiment_registry import Definition, required_sample, validate
-from dagster_project.analytics.experiments import adjust_pvalues
-from dagster_project.analytics.sequential import boundary_multiplier, mixture_rho
+from dagster_project.analytics.experiments import bayes
+from dagster_project.analytics.experiments import comparison as cmp
+from dagster_project.analytics.experiments import estimates as es
+from dagster_project.analytics.experiments import multiple_testing as mt
+from dagster_project.analytics.experiments import power as pw
+from dagster_project.analytics.experiments import sample_ratio as srm
+from dagster_project.analytics.experiments.multiple_testing import adjust_pvalues
+from dagster_project.analytics.experiments.registry import Definition, required_sample, validate
+from dagster_project.analytics.experiments.sequential import boundary_multiplier, mixture_rho
 
 # GrowthBook gbstats test suite (tests/frequentist/test_tests.py, TwoSidedTTest)
 GB_A = (3407, 1396.87, 52377.9767)
@@ -24,7 +28,7 @@ GB_B = (3461, 2422.7, 134698.29)
 def gbstats_comparison():
     mc, vc, _ = es.mean_estimate(*GB_A)
     mt, vt, _ = es.mean_estimate(*GB_B)
-    return es.compare(mc, vc, mt, vt, 0.05, es.welch_df(vc, vt, GB_A[0], GB_B[0]))
+    return cmp.compare(mc, vc, mt, vt, 0.05, cmp.welch_df(vc, vt, GB_A[0], GB_B[0]))
 
 
 def test_relative_lift_matches_gbstats_published_vector():
@@ -47,14 +51,14 @@ def test_welch_p_value_equals_scipy_on_unit_data():
     a, b = g.normal(0, 1, 40), g.normal(0.5, 2, 55)
     mc, vc, _ = es.mean_estimate(a.size, a.sum(), (a * a).sum())
     mt, vt, _ = es.mean_estimate(b.size, b.sum(), (b * b).sum())
-    c = es.compare(mc, vc, mt, vt, 0.05, es.welch_df(vc, vt, a.size, b.size))
+    c = cmp.compare(mc, vc, mt, vt, 0.05, cmp.welch_df(vc, vt, a.size, b.size))
     assert c.p_value == pytest.approx(stats.ttest_ind(b, a, equal_var=False).pvalue, rel=1e-9)
 
 
 P_VALUES = [0.01, 0.04, 0.03, 0.005, 0.55, 0.6]
 
 
-@pytest.mark.parametrize(("ours", "method"), [(es.holm, "holm"), (es.benjamini_hochberg, "fdr_bh")])
+@pytest.mark.parametrize(("ours", "method"), [(mt.holm, "holm"), (mt.benjamini_hochberg, "fdr_bh")])
 def test_adjusted_p_values_equal_statsmodels_multipletests(ours, method):
     expected = multipletests(P_VALUES, method=method)[1]
     np.testing.assert_allclose(ours(P_VALUES), expected, rtol=1e-12)
@@ -131,7 +135,7 @@ def test_cuped_shrinks_variance_to_one_minus_rho_squared():
 
 def test_srm_chi_square_equals_scipy_chisquare():
     counts = np.array([[1268, 952], [500, 500], [340, 330, 330]][:2])
-    stat, p = es.srm_chi2(counts, np.array([[0.5, 0.5], [0.5, 0.5]]))
+    stat, p = srm.srm_chi2(counts, np.array([[0.5, 0.5], [0.5, 0.5]]))
     ref = stats.chisquare([1268, 952])
     assert stat[0] == pytest.approx(ref.statistic) and p[0] == pytest.approx(ref.pvalue)
     assert p[0] < 0.001 < p[1]
@@ -139,7 +143,7 @@ def test_srm_chi_square_equals_scipy_chisquare():
 
 def test_bayesian_chance_to_win_and_loss_match_monte_carlo():
     draws = np.random.default_rng(2).normal(0.02, 0.015, 2_000_000)
-    chance, loss = es.bayes_normal(0.02, 0.015)
+    chance, loss = bayes.bayes_normal(0.02, 0.015)
     assert chance == pytest.approx((draws > 0).mean(), abs=1e-3)
     assert loss == pytest.approx(np.maximum(-draws, 0).mean(), rel=0.01)
 
@@ -184,7 +188,7 @@ def aa_daily_tests(seed: int = 20250101):
     n = PER_DAY * np.arange(1, DAYS + 1) * np.ones((N_EXP, 1))
     mc, vc, _ = es.mean_estimate(n, s1[0], s2[0])
     mt, vt, _ = es.mean_estimate(n, s1[1], s2[1])
-    c = es.compare(mc, vc, mt, vt, 0.05, es.welch_df(vc, vt, n, n))
+    c = cmp.compare(mc, vc, mt, vt, 0.05, cmp.welch_df(vc, vt, n, n))
     mult = boundary_multiplier(2 * n, 2 * n[:, -1:], 0.05)
     seq_reject = np.abs(c.abs_lift) > mult * c.abs_se
     return c.p_value < 0.05, seq_reject

@@ -19,14 +19,14 @@ from dagster_project.analytics.attribution import (
     attribute,
     channel_roi,
 )
-from dagster_project.analytics.attribution_content import post_revenue_impact
+from dagster_project.analytics.attribution.post_impact import post_revenue_impact
 from dagster_project.defs.attribution.plots import channel_credit_chart, pooled_shares
-from dagster_project.defs.metadata import markdown_table, png_markdown, table_metadata
+from dagster_project.domains import domain
+from dagster_project.metadata import markdown_table, png_markdown, table_metadata
 from dagster_project.settings import get_settings
 from dagster_project.warehouse import Warehouse
 
-GROUP = "attribution"
-OWNERS = ["team:growth-analytics"]
+DOMAIN = domain("attribution")
 KINDS = {"python", "numpy", "scipy", get_settings().warehouse_backend}
 
 PATHS_SQL = """
@@ -83,14 +83,14 @@ class AttributionConfig(dg.Config):
                      "with 95% bootstrap intervals, for the five rule-based models (dbt) and the "
                      "Markov and Shapley models. Conserved: per client and model the credits sum to "
                      "its conversions and revenue.",
-                     group_name=GROUP, owners=OWNERS, kinds=KINDS),
+                     group_name=DOMAIN.name, owners=DOMAIN.owners, kinds=KINDS),
         dg.AssetSpec(["analytics", "attribution_model_comparison"],
                      deps=[["marts", "fct_attribution_paths"]],
                      description="Per client x channel: each model's share side by side, the "
                      "disagreement (max - min share) and the client's recommended_model with the "
                      "reason (data-driven model with the better held-out log-loss, position_based "
                      "for clients with few journeys).",
-                     group_name=GROUP, owners=OWNERS, kinds=KINDS),
+                     group_name=DOMAIN.name, owners=DOMAIN.owners, kinds=KINDS),
     ],
     can_subset=False,
 )
@@ -137,7 +137,7 @@ def channel_attribution(context: dg.AssetExecutionContext, config: AttributionCo
 @dg.asset(
     key=["analytics", "attribution_roi"],
     deps=[["analytics", "channel_attribution"], ["marts", "fct_marketing_spend_daily"]],
-    group_name=GROUP, owners=OWNERS, kinds=KINDS,
+    group_name=DOMAIN.name, owners=DOMAIN.owners, kinds=KINDS,
 )
 def attribution_roi(warehouse: Warehouse) -> dg.MaterializeResult:
     """Per client x channel x model: marketing spend, attributed conversions and revenue, ROAS
@@ -166,13 +166,13 @@ class PostImpactConfig(dg.Config):
                      description="Per content item: touches, conversions and revenue attributed to it "
                      "(touch-level credit of one rule-based model) and the part explained by its "
                      "platform, type and flags (client fixed-effects regression).",
-                     group_name=GROUP, owners=OWNERS, kinds=KINDS),
+                     group_name=DOMAIN.name, owners=DOMAIN.owners, kinds=KINDS),
         dg.AssetSpec(["analytics", "post_revenue_drivers"],
                      deps=[["marts", "fct_attribution_touch_credits"], ["marts", "fct_content_performance"]],
                      description="The regression behind post_revenue_impact: revenue per post on "
                      "platform, content type, automated and viral-optimized with client fixed effects "
                      "(HC1 errors), and the suggestion each estimate supports.",
-                     group_name=GROUP, owners=OWNERS, kinds=KINDS),
+                     group_name=DOMAIN.name, owners=DOMAIN.owners, kinds=KINDS),
     ],
     can_subset=False,
 )

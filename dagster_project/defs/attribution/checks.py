@@ -4,7 +4,7 @@ import dagster as dg
 
 from dagster_project.analytics.attribution import conservation_errors
 from dagster_project.defs.attribution.assets import PATHS_SQL
-from dagster_project.defs.metadata import markdown_table
+from dagster_project.metadata import markdown_table
 from dagster_project.warehouse import Warehouse
 
 TOLERANCE = 1e-9

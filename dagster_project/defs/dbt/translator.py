@@ -8,34 +8,19 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
-BUSINESS_DOMAINS = (
-    "usage",
-    "revenue",
-    "subscriptions",
-    "performance",
-    "experiments",
-    "attribution",
-)
-DOMAIN_OWNERS = {
-    "usage": "team:product-analytics",
-    "revenue": "team:growth-analytics",
-    "subscriptions": "team:growth-analytics",
-    "performance": "team:platform-reliability",
-    "experiments": "team:experimentation",
-    "attribution": "team:growth-analytics",
-    "staging": "team:data-platform",
-}
+from dagster_project.domains import DOMAINS, PLUMBING, domain
 
 
 def layer_and_domain(fqn: list[str]) -> tuple[str, str]:
     """``['bi_engine', 'marts', 'usage', 'fct_x']`` -> ``('marts', 'usage')``.
 
-    Models take the folder below their layer as their business domain; staging models and
-    shared plumbing outside a domain folder (e.g. ``intermediate/common``) sit in ``staging``.
+    Models take the folder below their layer as their business domain (``domains.DOMAINS``);
+    staging models and shared plumbing outside a domain folder (e.g. ``intermediate/common``) sit
+    in ``staging``.
     """
     layer = fqn[1] if len(fqn) > 2 else "models"
-    domain = fqn[2] if len(fqn) >= 4 else "staging"
-    return layer, domain if domain in BUSINESS_DOMAINS else "staging"
+    folder = fqn[2] if len(fqn) >= 4 else PLUMBING
+    return layer, folder if folder in DOMAINS else PLUMBING
 
 
 class BiDbtTranslator(DagsterDbtTranslator):
@@ -53,11 +38,11 @@ class BiDbtTranslator(DagsterDbtTranslator):
             return spec.replace_attributes(key=dg.AssetKey([props["source_name"], props["name"]]))
         if props["resource_type"] not in ("model", "seed", "snapshot"):
             return spec
-        layer, domain = layer_and_domain(props["fqn"])
+        layer, group = layer_and_domain(props["fqn"])
         schema = props.get("schema") or layer
         materialized = props.get("config", {}).get("materialized", "view")
         return spec.replace_attributes(
             key=dg.AssetKey([schema, props["name"]]),
-            group_name=domain,
-            owners=[DOMAIN_OWNERS.get(domain, "team:data-platform")],
+            group_name=group,
+            owners=domain(group).owners,
         ).merge_attributes(kinds={"dbt", materialized}, tags={"layer": layer})

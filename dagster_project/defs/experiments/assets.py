@@ -11,16 +11,16 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
+from dagster_project.alert_events import alert_event, write_alert_events
 from dagster_project.analytics import experiments as ex
-from dagster_project.analytics.experiment_registry import registry_union
-from dagster_project.defs.alert_events import alert_event, write_alert_events
+from dagster_project.analytics.experiments.registry import registry_union
 from dagster_project.defs.experiments.plots import monitor_figure
-from dagster_project.defs.metadata import markdown_table, png_markdown, table_metadata
+from dagster_project.domains import domain
+from dagster_project.metadata import markdown_table, png_markdown, table_metadata
 from dagster_project.settings import get_settings
 from dagster_project.warehouse import Warehouse
 
-GROUP = "experiments"
-OWNERS = ["team:experimentation"]
+DOMAIN = domain("experiments")
 KINDS = {"python", "polars", get_settings().warehouse_backend}
 REGISTRY_KEY = dg.AssetKey(["analytics", "experiments"])
 DAILY = dg.AssetKey(["marts", "fct_experiment_daily"])
@@ -60,7 +60,7 @@ def read_daily(warehouse: Warehouse) -> pl.DataFrame:
                           "variant, date_day")
 
 
-@dg.asset(key=["analytics", "experiments"], group_name=GROUP, kinds=KINDS, owners=OWNERS,
+@dg.asset(key=["analytics", "experiments"], group_name=DOMAIN.name, kinds=KINDS, owners=DOMAIN.owners,
           deps=[dg.AssetKey(["staging", "stg_raw__experiments"])])
 def experiments_registry(warehouse: Warehouse) -> dg.MaterializeResult:
     """The experiment registry: the landed experiments (`staging.stg_raw__experiments`) and
@@ -87,7 +87,7 @@ RESULT_DESCRIPTIONS = {
 }
 
 
-@dg.asset(key=["analytics", "experiment_results"], group_name=GROUP, kinds=KINDS, owners=OWNERS,
+@dg.asset(key=["analytics", "experiment_results"], group_name=DOMAIN.name, kinds=KINDS, owners=DOMAIN.owners,
           deps=[REGISTRY_KEY, UNITS, DAILY],
           check_specs=[dg.AssetCheckSpec("results_are_finite", asset=["analytics", "experiment_results"],
                                          description="Lifts, intervals and p-values are not NaN."),
@@ -143,7 +143,7 @@ def experiment_results(config: ExperimentStatsConfig, warehouse: Warehouse):
                               metadata={"flagged": ", ".join(flagged["experiment_id"]) or "none"})
 
 
-@dg.asset(key=["analytics", "experiment_monitor"], group_name=GROUP, kinds=KINDS, owners=OWNERS,
+@dg.asset(key=["analytics", "experiment_monitor"], group_name=DOMAIN.name, kinds=KINDS, owners=DOMAIN.owners,
           deps=[REGISTRY_KEY, DAILY])
 def experiment_monitor(config: ExperimentStatsConfig, warehouse: Warehouse) -> dg.MaterializeResult:
     """The primary metric's lift per experiment, treatment and day, with the fixed-horizon
@@ -176,7 +176,7 @@ def plan_alpha(plan: pl.DataFrame) -> pl.Expr:
                                                        .iter_rows()), default=0.05)
 
 
-@dg.asset(key=["analytics", "experiment_power"], group_name=GROUP, kinds=KINDS, owners=OWNERS,
+@dg.asset(key=["analytics", "experiment_power"], group_name=DOMAIN.name, kinds=KINDS, owners=DOMAIN.owners,
           deps=[REGISTRY_KEY, DAILY])
 def experiment_power(config: ExperimentStatsConfig, warehouse: Warehouse) -> dg.MaterializeResult:
     """Per experiment: the planned sample for its primary metric at its MDE, alpha and power

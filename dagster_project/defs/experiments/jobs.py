@@ -8,7 +8,7 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from dagster_project.analytics.experiment_registry import (
+from dagster_project.analytics.experiments.registry import (
     REGISTRY_COLUMNS,
     Definition,
     experiment_id,

@@ -13,10 +13,13 @@ import dagster as dg
 from pydantic import Field
 
 from dagster_project.contract import RAW_TABLES, TableContract, table
+from dagster_project.domains import domain
 from dagster_project.ingest.load import ingest_table
 from dagster_project.ingest.summary import files_markdown, rejected_text, rules_summary
 from dagster_project.settings import get_settings
 from dagster_project.warehouse import Warehouse
+
+INGEST = domain("ingest")
 
 
 class IngestConfig(dg.Config):
@@ -55,9 +58,9 @@ def build_ingest_asset(table_name: str) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=["raw", table_name],
-        group_name="ingest",
+        group_name=INGEST.name,
         kinds={"python", "polars", get_settings().warehouse_backend},
-        owners=["team:data-platform"],
+        owners=INGEST.owners,
         description=f"{contract.description}\n\n{rules_summary(contract)}",
         metadata={"dagster/column_schema": schema, "dagster/table_name": f"raw.{table_name}"},
     )

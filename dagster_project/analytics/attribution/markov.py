@@ -4,7 +4,7 @@ Model (Anderl et al. 2016, "Mapping the customer journey"; the ChannelAttributio
 each journey of a client is a walk start -> s_1 -> ... -> s_n -> (conversion | null), where the
 state s_t of an order-k chain is the tuple of the last k channels up to touch t (shorter at the
 start of the journey). Transition probabilities are the observed transition counts over the
-client's settled journeys (see ``attribution_journeys``) divided by the counts out of each state. P(conversion) is the absorption
+client's settled journeys (see ``journeys``) divided by the counts out of each state. P(conversion) is the absorption
 probability into `conversion` from `start`, solved exactly: with Q the transient-to-transient
 matrix and r the transient-to-conversion vector, x = (I - Q)^-1 r and P = x[start].
 
@@ -33,7 +33,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
-from .attribution_journeys import Journeys
+from .journeys import Journeys
 
 
 @dataclass(frozen=True)

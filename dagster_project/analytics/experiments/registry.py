@@ -1,7 +1,7 @@
 """The experiment registry: validating a definition and its required sample size.
 
 A definition is valid when: the kind and unit type are known; the primary metric is one of
-:data:`~dagster_project.analytics.experiments.PRIMARY_METRICS` and the secondary ones are known
+:data:`~dagster_project.analytics.experiments.readout.PRIMARY_METRICS` and the secondary ones are known
 metrics; there are at least two variants with distinct names, the control (named) is among them,
 weights are positive and sum to 1 (within 1e-6); 0 < alpha < 0.5, 0.5 <= power < 1, mde > 0;
 the baseline is a proportion in (0, 1) for ``conversion``, and a mean metric has a positive
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from . import power as pw
-from .experiments import METRIC_TYPES, PRIMARY_METRICS
+from .readout import METRIC_TYPES, PRIMARY_METRICS
 
 KINDS = ("pricing", "content", "feature")
 UNIT_TYPES = ("client", "customer", "user")

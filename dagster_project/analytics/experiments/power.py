@@ -12,7 +12,7 @@ variance of the lift estimate ``sigma^2 (1 / n_c + 1 / n_t)``, with ``n_i = N w_
 Power includes both rejection tails, like statsmodels: ``Phi(|e| sqrt(I) - z) + Phi(-|e| sqrt(I) - z)``
 with ``I = 1 / (1/n_c + 1/n_t)`` and ``z = z_{1 - alpha'/2}``.
 
-The sequential method (:mod:`~dagster_project.analytics.sequential`) rejects at ``c = 3.0352``
+The sequential method (:mod:`.sequential`) rejects at ``c = 3.0352``
 standard errors at its tuning sample instead of ``1.96``; reaching the same power there needs
 ``((c + z_power) / (z_{alpha/2} + z_power))^2`` times the fixed sample (about 1.9x at alpha 0.05,
 power 0.8): :func:`sequential_inflation`.

@@ -6,7 +6,7 @@ journey whose set of touched channels is exactly S converts:
     v(S) = (c_S + k * m(S)) / (n_S + k),   v(empty) = 0,
 
 where n_S and c_S are the client's settled journeys (converting and not: see
-``attribution_journeys``) and settled conversions with channel set S, and m(S) = 1 - exp(-sum_{j in S} q_j) is a noisy-OR model fitted
+``journeys``) and settled conversions with channel set S, and m(S) = 1 - exp(-sum_{j in S} q_j) is a noisy-OR model fitted
 by maximum likelihood to the journeys of all clients (pooled), q_j = -log(1 - p_j) >= 0. So v is the
 client's empirical conversion rate of S shrunk towards the pooled noisy-OR curve with the weight
 of k pseudo-journeys (``prior_strength``): sets a client saw often follow its own data, unseen
@@ -57,7 +57,7 @@ import scipy.sparse as sp
 from scipy.optimize import minimize, minimize_scalar
 from scipy.special import betaln, comb
 
-from .attribution_journeys import Journeys
+from .journeys import Journeys
 
 MAX_EXACT_CHANNELS = 15
 
