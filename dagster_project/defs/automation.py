@@ -6,14 +6,17 @@ from pathlib import Path
 
 import dagster as dg
 
+from dagster_project.defs.dbt.test_dependencies import test_dependencies
 from dagster_project.domains import groups
 from dagster_project.settings import get_settings
 
 LANDING_SUFFIXES = (".parquet", ".csv")
 
 ingest_selection = dg.AssetSelection.groups("ingest")
-# the hourly domains and everything they read
-hourly_selection = dg.AssetSelection.groups(*groups("hourly")).upstream()
+# the hourly domains, the models their dbt tests also read (dim_clients for the relationships
+# tests), and everything those read
+hourly_selection = (dg.AssetSelection.groups(*groups("hourly"))
+                    | dg.AssetSelection.assets(*test_dependencies(groups("hourly")))).upstream()
 
 ingest_job = dg.define_asset_job(
     "ingest_landing_files",

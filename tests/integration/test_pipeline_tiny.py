@@ -110,3 +110,21 @@ def test_second_run_changes_nothing(built):
         # keys, counts, strings and integers identical; floats to 1e-12 relative, because
         # DuckDB's parallel sums may round the last bit differently from run to run
         assert_frame_equal(after[table], frame, check_exact=False, rel_tol=1e-12, abs_tol=1e-9)
+
+
+def test_dbt_models_report_row_counts_and_columns_read_from_the_warehouse(built):
+    env, result = built
+    meta = {m.asset_key.to_user_string(): m.materialization.metadata
+            for m in result.get_asset_materialization_events()}
+    fact = meta["marts/fct_revenue_daily"]
+    assert fact["dagster/row_count"].value == env.query(
+        "select count(*) as n from marts.fct_revenue_daily")["n"][0] > 0
+    columns = fact["dagster/column_schema"].schema.columns
+    assert [c.name for c in columns] == env.query("select * from marts.fct_revenue_daily limit 0").columns
+    described = {c.name: c.description for c in columns}
+    assert described["client_id"]  # from the model's YAML
+    assert fact["dagster/table_name"].value == "marts.fct_revenue_daily"
+    view = meta["staging/stg_raw__conversions"]
+    assert "dagster/row_count" not in view  # counting a view would run its query
+    assert [c.name for c in view["dagster/column_schema"].schema.columns] == env.query(
+        "select * from staging.stg_raw__conversions limit 0").columns

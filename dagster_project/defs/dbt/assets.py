@@ -7,11 +7,14 @@ reporting layer, which may read the analytics tables that Python assets build fr
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
+from dagster_dbt.errors import DagsterDbtCliRuntimeError
 from pydantic import Field
 
 from dagster_project.defs.dbt.cli_args import dbt_build_args
-from dagster_project.defs.dbt.project import dbt_project, release_dbt_duckdb_handle
+from dagster_project.defs.dbt.project import dbt_project
+from dagster_project.defs.dbt.relation_metadata import relation_metadata, relation_of
 from dagster_project.defs.dbt.translator import BiDbtTranslator
+from dagster_project.warehouse import Warehouse
 
 REPORTING = "path:models/reporting"
 
@@ -40,7 +43,10 @@ class DbtBuildConfig(dg.Config):
     full_refresh: bool = Field(default=False, description="Rebuild incremental models from scratch.")
 
 
-def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
+def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig,
+           warehouse: Warehouse):
+    """Run ``dbt build``; the models' row counts and column schemas are read through the
+    warehouse once dbt has exited (``relation_metadata``) and attached to their outputs."""
     args = dbt_build_args(
         vars={
             "attribution_lookback_days": config.attribution_lookback_days,
@@ -50,12 +56,26 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBu
         },
         full_refresh=config.full_refresh,
     )
+    invocation = dbt.cli(args, context=context)
+    built: list[dg.Output | dg.AssetMaterialization] = []
+    failure = None
     try:
-        yield from (
-            dbt.cli(args, context=context).stream().fetch_row_counts().fetch_column_metadata()
-        )
-    finally:
-        release_dbt_duckdb_handle()
+        for event in invocation.stream():
+            if isinstance(event, dg.Output | dg.AssetMaterialization):
+                built.append(event)
+            else:
+                yield event
+    except DagsterDbtCliRuntimeError as exc:  # a failed model or test: still report what built
+        failure = exc
+    manifest = invocation.manifest
+    relations = {e.metadata["unique_id"].value: relation_of(manifest, e.metadata["unique_id"].value)
+                 for e in built if "unique_id" in e.metadata}
+    found = relation_metadata(warehouse, [r for r in relations.values() if r is not None])
+    for event in built:
+        uid = event.metadata["unique_id"].value if "unique_id" in event.metadata else None
+        yield event.with_metadata({**event.metadata, **found.get(uid, {})})
+    if failure is not None:
+        raise failure
 
 
 @dbt_assets(
@@ -64,9 +84,10 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBu
     dagster_dbt_translator=BiDbtTranslator(),
     exclude=REPORTING,
 )
-def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
+def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig,
+               warehouse: Warehouse):
     """Build the staging, intermediate and mart models and run their tests."""
-    yield from _build(context, dbt, config)
+    yield from _build(context, dbt, config, warehouse)
 
 
 @dbt_assets(
@@ -77,7 +98,8 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: D
     name="dbt_reporting_models",
 )
 def dbt_reporting_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig,
+    warehouse: Warehouse,
 ):
     """Build the reporting models (marts and analytics tables shaped for BI tools)."""
-    yield from _build(context, dbt, config)
+    yield from _build(context, dbt, config, warehouse)

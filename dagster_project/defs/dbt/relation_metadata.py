@@ -1,0 +1,72 @@
+"""Row counts and column schemas of the relations a dbt run built, read through the Warehouse.
+
+Read once dbt has exited, in one warehouse session, so the queries follow the warehouse the
+pipeline writes to (DuckDB file or PostgreSQL) whatever target the manifest was parsed with, and
+never wait for the dbt process to release a DuckDB file. Views get their columns but no row count
+(counting would run the view's query).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+
+from dagster_project.warehouse import Warehouse, qualified
+
+
+@dataclass(frozen=True)
+class Relation:
+    unique_id: str
+    schema: str
+    name: str
+    is_view: bool
+    descriptions: Mapping[str, str]
+
+    @property
+    def table(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+
+def relation_of(manifest: Mapping[str, Any], unique_id: str) -> Relation | None:
+    node = manifest["nodes"].get(unique_id)
+    if node is None or node["resource_type"] not in ("model", "seed", "snapshot"):
+        return None
+    return Relation(
+        unique_id, node["schema"], node.get("alias") or node["name"],
+        node["config"].get("materialized") == "view",
+        {c: v.get("description") or "" for c, v in node.get("columns", {}).items()})
+
+
+def relation_metadata(warehouse: Warehouse, relations: list[Relation]) -> dict[str, dict]:
+    """``unique_id`` -> ``dagster/table_name``, ``dagster/column_schema`` and, for tables,
+    ``dagster/row_count``: two queries for all relations."""
+    if not relations:
+        return {}
+    placeholders = ", ".join("(?, ?)" for _ in relations)
+    params = [v for r in relations for v in (r.schema, r.name)]
+    counted = [r for r in relations if not r.is_view]
+    with warehouse.session() as s:
+        columns = s.read(
+            "select table_schema, table_name, column_name, data_type from information_schema.columns "
+            f"where (table_schema, table_name) in ({placeholders}) "
+            "order by table_schema, table_name, ordinal_position", params)
+        counts = s.read(" union all ".join(
+            f"select {i} as i, count(*) as n from {qualified(r.table)}"
+            for i, r in enumerate(counted))) if counted else None
+    rows = dict(zip(counts["i"], counts["n"])) if counts is not None else {}
+    by_table: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for schema, name, column, dtype in columns.iter_rows():
+        by_table.setdefault((schema, name), []).append((column, dtype))
+    out = {}
+    for r in relations:
+        schema = dg.TableSchema(columns=[
+            dg.TableColumn(c, t, description=r.descriptions.get(c) or None)
+            for c, t in by_table.get((r.schema, r.name), [])])
+        out[r.unique_id] = {"dagster/table_name": r.table, "dagster/column_schema": schema}
+    for i, r in enumerate(counted):
+        if i in rows:
+            out[r.unique_id]["dagster/row_count"] = int(rows[i])
+    return out
