@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import polars as pl
@@ -20,7 +20,7 @@ from dagster_project.ingest.tables import (
     record_files,
 )
 from dagster_project.ingest.validate import validate_batch
-from dagster_project.warehouse import WarehouseSession, qualified
+from dagster_project.warehouse import RAW_LOADS, WarehouseSession, qualified
 
 
 @dataclass(frozen=True)
@@ -152,7 +152,8 @@ def ingest_table(
     go to the report and ``ops.rejected_files`` and are retried next run; the others still load.
     Every row read is either loaded into ``raw`` or quarantined: never dropped.
     """
-    now = now or datetime.now(UTC).replace(tzinfo=None)
+    session.lock(RAW_LOADS, shared=True)  # a dbt build never reads raw while this load is open
+    now = now or session.clock()  # after the lock: loads stamp _loaded_at in commit order
     contract = table(table_name)
     ensure_tables(session, contract)
     recorded = session.read(

@@ -24,7 +24,9 @@ from dagster_project.warehouse.base import WarehouseSession, WriteMode, qualifie
 from dagster_project.warehouse.duckdb_backend import DuckDBSession
 from dagster_project.warehouse.postgres_backend import PostgresSession
 
-__all__ = ["Warehouse", "WarehouseSession", "WriteMode", "qualified", "quote"]
+__all__ = ["RAW_LOADS", "Warehouse", "WarehouseSession", "WriteMode", "qualified", "quote"]
+
+RAW_LOADS = "raw_loads"  # the lock ingest takes shared and a dbt build exclusively
 
 
 def _postgres(w: Warehouse) -> ContextManager[WarehouseSession]:
@@ -53,6 +55,18 @@ class Warehouse(dg.ConfigurableResource):
             raise ValueError(f"unknown warehouse backend {self.backend!r} (duckdb | postgres)")
         with _BACKENDS[self.backend](self) as session:
             yield session
+
+    @contextlib.contextmanager
+    def build_lock(self) -> Iterator[None]:
+        """Hold ``raw_loads`` exclusively while a dbt build runs in another process (see
+        :meth:`WarehouseSession.lock`): no load commits into raw while the build reads it. On
+        DuckDB nothing is held (a connection would lock dbt out of the file)."""
+        if self.backend == "duckdb":
+            yield
+            return
+        with self.session() as s:
+            s.lock(RAW_LOADS)
+            yield
 
     def read(self, sql: str, params: Sequence | None = None) -> pl.DataFrame:
         with self.session() as s:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Literal
 
 import polars as pl
@@ -65,6 +66,21 @@ class WarehouseSession(ABC):
     def temp_table(self, name: str, df: pl.DataFrame) -> str:
         """``df`` as a temporary table visible to this session only (replaced if it exists);
         returns the name to use in SQL. Gone when the session ends."""
+
+    @abstractmethod
+    def lock(self, name: str, shared: bool = False) -> None:
+        """Hold the named lock until this session's transaction ends (waiting for it).
+
+        Writers that must not interleave take the same name: ingest takes ``raw_loads`` shared
+        (loads of different tables run side by side), a dbt build takes it exclusively, so a
+        build never reads a raw table while a load into it is still uncommitted. PostgreSQL:
+        an advisory transaction lock; DuckDB: nothing to do (one writing process at a time).
+        """
+
+    @abstractmethod
+    def clock(self) -> datetime:
+        """The warehouse's current time (naive UTC): ingest stamps ``_loaded_at`` with it, so
+        every writer uses one clock whatever host it runs on."""
 
     def table_exists(self, table: str) -> bool:
         schema, name = table.split(".")

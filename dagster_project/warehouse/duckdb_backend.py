@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 
 import duckdb
 import polars as pl
@@ -45,6 +46,13 @@ class DuckDBSession(WarehouseSession):
     def scalar(self, sql: str, params: Sequence | None = None):
         rows = self._con.execute(sql, params or []).fetchall()
         return rows[0][0] if rows else None
+
+    def lock(self, name: str, shared: bool = False) -> None:
+        """Nothing to do: DuckDB admits one writing process, and the embedded mode runs one
+        step at a time."""
+
+    def clock(self) -> datetime:
+        return datetime.now(UTC).replace(tzinfo=None)
 
     def temp_table(self, name: str, df: pl.DataFrame) -> str:
         self._con.register("__frame", df.to_arrow())

@@ -24,6 +24,7 @@ import logging
 import re
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
 import polars as pl
 import psycopg
@@ -135,6 +136,13 @@ class PostgresSession(WarehouseSession):
                     con.execute(statement)
                 except (errors.UniqueViolation, errors.DuplicateTable, errors.DuplicateSchema):
                     pass
+
+    def lock(self, name: str, shared: bool = False) -> None:
+        fn = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+        self._con.execute(f"select {fn}(hashtextextended(%s, 0))", [name])
+
+    def clock(self) -> datetime:
+        return self._con.execute("select clock_timestamp() at time zone 'UTC'").fetchone()[0]
 
     def _ensure_schema(self, schema: str) -> None:
         if schema in self._schemas:

@@ -56,17 +56,18 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBu
         },
         full_refresh=config.full_refresh,
     )
-    invocation = dbt.cli(args, context=context)
     built: list[dg.Output | dg.AssetMaterialization] = []
     failure = None
-    try:
-        for event in invocation.stream():
-            if isinstance(event, dg.Output | dg.AssetMaterialization):
-                built.append(event)
-            else:
-                yield event
-    except DagsterDbtCliRuntimeError as exc:  # a failed model or test: still report what built
-        failure = exc
+    with warehouse.build_lock():  # incremental marts compare _loaded_at with what they saw
+        invocation = dbt.cli(args, context=context)
+        try:
+            for event in invocation.stream():
+                if isinstance(event, dg.Output | dg.AssetMaterialization):
+                    built.append(event)
+                else:
+                    yield event
+        except DagsterDbtCliRuntimeError as exc:  # a failed model or test: report what built
+            failure = exc
     manifest = invocation.manifest
     relations = {e.metadata["unique_id"].value: relation_of(manifest, e.metadata["unique_id"].value)
                  for e in built if "unique_id" in e.metadata}

@@ -1,28 +1,49 @@
 -- Each marketing touch assigned to the end-customer journey (path) it belongs to.
 -- A table, not a view: two marts read it, and on PostgreSQL the marts built over the inlined
 -- view were planned from wildly wrong row estimates (minutes instead of seconds at `small`).
-{{ config(materialized='table', post_hook="{{ analyze_relation(this) }}") }}
+-- Incremental by customer: a customer's journeys depend on all of its touches and orders, so a
+-- build recomputes every customer with a touch or an order loaded since the last build.
+{{ config(materialized='incremental', incremental_strategy='delete+insert',
+          unique_key=['client_id', 'customer_id'], on_schema_change='fail',
+          post_hook="{{ analyze_relation(this) }}") }}
 {%- set lookback_days = var('attribution_lookback_days') %}
+{%- set changed_customers -%}
+    {{ loaded_since_last_build(ref('stg_raw__touchpoints'), 'client_id, customer_id', 'touch_loaded_at') }}
+    union
+    {{ loaded_since_last_build(ref('stg_raw__conversions'), 'client_id, customer_id', 'conversion_loaded_at') }}
+{%- endset %}
 with
 
 touches as (
 
     select * from {{ ref('stg_raw__touchpoints') }}
+    {%- if is_incremental() %}
+    where (client_id, customer_id) in ({{ changed_customers }})
+        -- a build with another lookback recomputes every journey
+        or (select max(lookback_days) from {{ this }}) <> {{ lookback_days }}
+    {%- endif %}
 
 ),
 
 conversions as (
 
     select * from {{ ref('stg_raw__conversions') }}
+    {%- if is_incremental() %}
+    where (client_id, customer_id) in ({{ changed_customers }})
+        -- a build with another lookback recomputes every journey
+        or (select max(lookback_days) from {{ this }}) <> {{ lookback_days }}
+    {%- endif %}
 
 ),
 
 events as (
 
-    select client_id, customer_id, touchpoint_id as event_id, 0 as is_conversion, touched_at as event_at
+    select client_id, customer_id, touchpoint_id as event_id, 0 as is_conversion, touched_at as event_at,
+        _loaded_at
     from touches
     union all
-    select client_id, customer_id, conversion_id as event_id, 1 as is_conversion, converted_at as event_at
+    select client_id, customer_id, conversion_id as event_id, 1 as is_conversion, converted_at as event_at,
+        _loaded_at
     from conversions
 
 ),
@@ -50,7 +71,8 @@ gap_closers as (
         customer_id,
         conversions_so_far - 1 as gap_index,
         event_id as conversion_id,
-        event_at as converted_at
+        event_at as converted_at,
+        _loaded_at as conversion_loaded_at
     from sequenced
     where is_conversion = 1
 
@@ -78,7 +100,9 @@ assigned as (
         touches.channel,
         touches.campaign_id,
         touches.content_id,
-        touches.touched_at
+        touches.touched_at,
+        touches._loaded_at as touch_loaded_at,
+        gap_closers.conversion_loaded_at
     from touch_gaps
     inner join touches
         on touch_gaps.touchpoint_id = touches.touchpoint_id
@@ -136,5 +160,8 @@ select
     channel,
     campaign_id,
     content_id,
-    touched_at
+    touched_at,
+    touch_loaded_at,
+    conversion_loaded_at,
+    cast({{ lookback_days }} as bigint) as lookback_days
 from keyed

@@ -1,3 +1,5 @@
+{{ config(materialized='incremental', incremental_strategy='delete+insert',
+          unique_key='hour_at', on_schema_change='fail') }}
 -- Per-minute percentiles cannot be re-aggregated exactly; the hour's are defined as:
 --   p50 = request-weighted mean of the minute medians (plain mean when the hour had no request),
 --   p95 = continuous 95th percentile of the minute p95 values (one value per minute),
@@ -7,6 +9,11 @@ with
 requests as (
 
     select * from {{ ref('stg_raw__api_requests') }}
+    {%- if is_incremental() %}
+    where {{ trunc_timestamp('hour', 'minute_at') }} in (
+        {{ loaded_since_last_build(ref('stg_raw__api_requests'), trunc_timestamp('hour', 'minute_at')) }}
+    )
+    {%- endif %}
 
 ),
 
@@ -24,7 +31,8 @@ hourly as (
             avg(latency_p50_ms)
         ) as latency_p50_ms,
         {{ percentile_cont(0.95, 'latency_p95_ms') }} as latency_p95_ms,
-        max(latency_p99_ms) as latency_p99_ms
+        max(latency_p99_ms) as latency_p99_ms,
+        max(_loaded_at) as loaded_at
     from requests
     group by 1, 2, 3
 
@@ -41,5 +49,6 @@ select
     cast(1 - cast(errors as double precision) / nullif(requests, 0) as double precision) as availability,
     cast(latency_p50_ms as double precision) as latency_p50_ms,
     cast(latency_p95_ms as double precision) as latency_p95_ms,
-    cast(latency_p99_ms as double precision) as latency_p99_ms
+    cast(latency_p99_ms as double precision) as latency_p99_ms,
+    cast(loaded_at as timestamp) as loaded_at
 from hourly

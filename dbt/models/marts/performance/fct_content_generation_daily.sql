@@ -1,8 +1,15 @@
+{{ config(materialized='incremental', incremental_strategy='delete+insert',
+          unique_key='job_date', on_schema_change='fail') }}
 with
 
 jobs as (
 
     select * from {{ ref('stg_raw__content_generation_jobs') }}
+    {%- if is_incremental() %}
+    where cast(started_at as date) in (
+        {{ loaded_since_last_build(ref('stg_raw__content_generation_jobs'), "cast(started_at as date)") }}
+    )
+    {%- endif %}
 
 ),
 
@@ -16,7 +23,8 @@ daily as (
         sum(case when status = 'failed' then 1 else 0 end) as failed_jobs,
         sum(case when status = 'timeout' then 1 else 0 end) as timeout_jobs,
         avg(quality_score) as avg_quality_score,
-        avg({{ seconds_between('started_at', 'finished_at') }}) as avg_duration_seconds
+        avg({{ seconds_between('started_at', 'finished_at') }}) as avg_duration_seconds,
+        max(_loaded_at) as loaded_at
     from jobs
     group by 1, 2
 
@@ -31,5 +39,6 @@ select
     cast(timeout_jobs as bigint) as timeout_jobs,
     cast(cast(succeeded_jobs as double precision) / jobs as double precision) as success_rate,
     cast(avg_quality_score as double precision) as avg_quality_score,
-    cast(avg_duration_seconds as double precision) as avg_duration_seconds
+    cast(avg_duration_seconds as double precision) as avg_duration_seconds,
+    cast(loaded_at as timestamp) as loaded_at
 from daily

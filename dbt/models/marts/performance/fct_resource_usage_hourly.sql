@@ -1,8 +1,15 @@
+{{ config(materialized='incremental', incremental_strategy='delete+insert',
+          unique_key='hour_at', on_schema_change='fail') }}
 with
 
 usage as (
 
     select * from {{ ref('stg_raw__resource_usage') }}
+    {%- if is_incremental() %}
+    where {{ trunc_timestamp('hour', 'minute_at') }} in (
+        {{ loaded_since_last_build(ref('stg_raw__resource_usage'), trunc_timestamp('hour', 'minute_at')) }}
+    )
+    {%- endif %}
 
 ),
 
@@ -19,7 +26,8 @@ hourly as (
         avg(disk_pct) as avg_disk_pct,
         max(disk_pct) as max_disk_pct,
         avg(queue_depth) as avg_queue_depth,
-        max(queue_depth) as max_queue_depth
+        max(queue_depth) as max_queue_depth,
+        max(_loaded_at) as loaded_at
     from usage
     group by 1, 2
 
@@ -36,5 +44,6 @@ select
     cast(avg_disk_pct as double precision) as avg_disk_pct,
     cast(max_disk_pct as double precision) as max_disk_pct,
     cast(avg_queue_depth as double precision) as avg_queue_depth,
-    cast(max_queue_depth as bigint) as max_queue_depth
+    cast(max_queue_depth as bigint) as max_queue_depth,
+    cast(loaded_at as timestamp) as loaded_at
 from hourly

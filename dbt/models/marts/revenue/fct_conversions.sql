@@ -1,8 +1,15 @@
+{{ config(materialized='incremental', incremental_strategy='delete+insert',
+          unique_key=['client_id', 'customer_id'], on_schema_change='fail') }}
 with
 
 conversions as (
 
     select * from {{ ref('stg_raw__conversions') }}
+    {%- if is_incremental() %}
+    where (client_id, customer_id) in (
+        {{ loaded_since_last_build(ref('stg_raw__conversions'), 'client_id, customer_id') }}
+    )
+    {%- endif %}
 
 ),
 
@@ -27,5 +34,6 @@ select
     cast(revenue as double precision) as revenue,
     cast({{ days_between('previous_converted_at', 'converted_at') }} as bigint) as days_since_previous_order,
     cast(converted_at as date) as converted_date,
-    cast(converted_at as timestamp) as converted_at
+    cast(converted_at as timestamp) as converted_at,
+    cast(_loaded_at as timestamp) as loaded_at
 from sequenced

@@ -1,3 +1,5 @@
+-- A view over int_customer_path_touches (the journeys are materialized once, there).
+{{ config(materialized='view') }}
 with
 
 path_touches as (

@@ -1,8 +1,15 @@
+{{ config(materialized='incremental', incremental_strategy='delete+insert',
+          unique_key='spend_date', on_schema_change='fail') }}
 with
 
 spend as (
 
     select * from {{ ref('stg_raw__marketing_spend') }}
+    {%- if is_incremental() %}
+    where spend_date in (
+        {{ loaded_since_last_build(ref('stg_raw__marketing_spend'), "spend_date") }}
+    )
+    {%- endif %}
 
 ),
 
@@ -15,7 +22,8 @@ daily as (
         count(distinct campaign_id) as campaigns,
         sum(spend) as spend,
         sum(impressions) as impressions,
-        sum(clicks) as clicks
+        sum(clicks) as clicks,
+        max(_loaded_at) as loaded_at
     from spend
     group by 1, 2, 3
 
@@ -30,5 +38,6 @@ select
     cast(impressions as bigint) as impressions,
     cast(clicks as bigint) as clicks,
     cast(spend / nullif(clicks, 0) as double precision) as cost_per_click,
-    cast(1000 * spend / nullif(impressions, 0) as double precision) as cost_per_mille
+    cast(1000 * spend / nullif(impressions, 0) as double precision) as cost_per_mille,
+    cast(loaded_at as timestamp) as loaded_at
 from daily

@@ -1,8 +1,15 @@
+{{ config(materialized='incremental', incremental_strategy='delete+insert',
+          unique_key='revenue_date', on_schema_change='fail') }}
 with
 
 conversions as (
 
     select * from {{ ref('stg_raw__conversions') }}
+    {%- if is_incremental() %}
+    where cast(converted_at as date) in (
+        {{ loaded_since_last_build(ref('stg_raw__conversions'), "cast(converted_at as date)") }}
+    )
+    {%- endif %}
 
 ),
 
@@ -17,7 +24,8 @@ daily as (
         count(distinct customer_id) as customers,
         sum(revenue) as revenue,
         sum(case when order_type = 'first' then revenue else 0 end) as first_order_revenue,
-        sum(case when order_type = 'repeat' then revenue else 0 end) as repeat_order_revenue
+        sum(case when order_type = 'repeat' then revenue else 0 end) as repeat_order_revenue,
+        max(_loaded_at) as loaded_at
     from conversions
     group by 1, 2
 
@@ -33,5 +41,6 @@ select
     cast(revenue as double precision) as revenue,
     cast(first_order_revenue as double precision) as first_order_revenue,
     cast(repeat_order_revenue as double precision) as repeat_order_revenue,
-    cast(revenue / orders as double precision) as avg_order_value
+    cast(revenue / orders as double precision) as avg_order_value,
+    cast(loaded_at as timestamp) as loaded_at
 from daily

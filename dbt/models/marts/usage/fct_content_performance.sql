@@ -1,14 +1,28 @@
+{{ config(materialized='incremental', incremental_strategy='delete+insert',
+          unique_key='content_id', on_schema_change='fail') }}
+{#- the posts with a content or engagement row loaded since the last build -#}
+{%- set changed_posts -%}
+    {{ loaded_since_last_build(ref('stg_raw__content'), 'content_id', 'content_loaded_at') }}
+    union
+    {{ loaded_since_last_build(ref('stg_raw__content_engagement'), 'content_id', 'engagement_loaded_at') }}
+{%- endset %}
 with
 
 content as (
 
     select * from {{ ref('stg_raw__content') }}
+    {%- if is_incremental() %}
+    where content_id in ({{ changed_posts }})
+    {%- endif %}
 
 ),
 
 engagement as (
 
     select * from {{ ref('stg_raw__content_engagement') }}
+    {%- if is_incremental() %}
+    where content_id in ({{ changed_posts }})
+    {%- endif %}
 
 ),
 
@@ -26,7 +40,8 @@ lifetime as (
         sum(clicks) as clicks,
         sum(followers_gained) as followers_gained,
         min(observed_date) as first_observed_date,
-        max(observed_date) as last_observed_date
+        max(observed_date) as last_observed_date,
+        max(_loaded_at) as engagement_loaded_at
     from engagement
     group by content_id
 
@@ -56,7 +71,9 @@ joined as (
         lifetime.first_observed_date,
         lifetime.last_observed_date,
         content.created_at,
-        content.published_at
+        content.published_at,
+        content._loaded_at as content_loaded_at,
+        lifetime.engagement_loaded_at
     from content
     left join lifetime
         on content.content_id = lifetime.content_id
@@ -87,5 +104,7 @@ select
     cast(first_observed_date as date) as first_observed_date,
     cast(last_observed_date as date) as last_observed_date,
     cast(created_at as timestamp) as created_at,
-    cast(published_at as timestamp) as published_at
+    cast(published_at as timestamp) as published_at,
+    cast(content_loaded_at as timestamp) as content_loaded_at,
+    cast(engagement_loaded_at as timestamp) as engagement_loaded_at
 from joined

@@ -1,8 +1,15 @@
+{{ config(materialized='incremental', incremental_strategy='delete+insert',
+          unique_key='usage_date', on_schema_change='fail') }}
 with
 
 usage as (
 
     select * from {{ ref('stg_raw__feature_usage_logs') }}
+    {%- if is_incremental() %}
+    where cast(used_at as date) in (
+        {{ loaded_since_last_build(ref('stg_raw__feature_usage_logs'), "cast(used_at as date)") }}
+    )
+    {%- endif %}
 
 ),
 
@@ -15,7 +22,8 @@ daily as (
         count(*) as uses,
         count(distinct user_id) as users,
         sum(duration_seconds) as duration_seconds,
-        sum(time_saved_minutes) as time_saved_minutes
+        sum(time_saved_minutes) as time_saved_minutes,
+        max(_loaded_at) as loaded_at
     from usage
     group by 1, 2, 3
 
@@ -28,5 +36,6 @@ select
     cast(uses as bigint) as uses,
     cast(users as bigint) as users,
     cast(duration_seconds as double precision) as duration_seconds,
-    cast(time_saved_minutes as double precision) as time_saved_minutes
+    cast(time_saved_minutes as double precision) as time_saved_minutes,
+    cast(loaded_at as timestamp) as loaded_at
 from daily

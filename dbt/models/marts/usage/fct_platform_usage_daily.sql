@@ -1,14 +1,28 @@
+{{ config(materialized='incremental', incremental_strategy='delete+insert',
+          unique_key='activity_date', on_schema_change='fail') }}
+{#- the days with a post published or engagement observed in rows loaded since the last build -#}
+{%- set changed_days -%}
+    {{ loaded_since_last_build(ref('stg_raw__content'), 'cast(published_at as date)', 'content_loaded_at') }}
+    union
+    {{ loaded_since_last_build(ref('stg_raw__content_engagement'), 'observed_date', 'engagement_loaded_at') }}
+{%- endset %}
 with
 
 content as (
 
     select * from {{ ref('stg_raw__content') }}
+    {%- if is_incremental() %}
+    where cast(published_at as date) in ({{ changed_days }})
+    {%- endif %}
 
 ),
 
 engagement as (
 
     select * from {{ ref('stg_raw__content_engagement') }}
+    {%- if is_incremental() %}
+    where observed_date in ({{ changed_days }})
+    {%- endif %}
 
 ),
 
@@ -18,7 +32,8 @@ published as (
         client_id,
         platform,
         cast(published_at as date) as activity_date,
-        count(*) as posts_published
+        count(*) as posts_published,
+        max(_loaded_at) as content_loaded_at
     from content
     where published_at is not null
     group by 1, 2, 3
@@ -39,7 +54,8 @@ engaged as (
         sum(shares) as shares,
         sum(saves) as saves,
         sum(clicks) as clicks,
-        sum(followers_gained) as followers_gained
+        sum(followers_gained) as followers_gained,
+        max(_loaded_at) as engagement_loaded_at
     from engagement
     group by 1, 2, 3
 
@@ -60,7 +76,9 @@ joined as (
         coalesce(engaged.shares, 0) as shares,
         coalesce(engaged.saves, 0) as saves,
         coalesce(engaged.clicks, 0) as clicks,
-        coalesce(engaged.followers_gained, 0) as followers_gained
+        coalesce(engaged.followers_gained, 0) as followers_gained,
+        published.content_loaded_at,
+        engaged.engagement_loaded_at
     from published
     full outer join engaged
         on published.client_id = engaged.client_id
@@ -84,5 +102,7 @@ select
     cast({{ engagements() }} as bigint) as engagements,
     cast({{ engagement_rate() }} as double precision) as engagement_rate,
     cast(clicks as bigint) as clicks,
-    cast(followers_gained as bigint) as followers_gained
+    cast(followers_gained as bigint) as followers_gained,
+    cast(content_loaded_at as timestamp) as content_loaded_at,
+    cast(engagement_loaded_at as timestamp) as engagement_loaded_at
 from joined

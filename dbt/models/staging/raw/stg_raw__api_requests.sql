@@ -16,7 +16,8 @@ renamed as (
         cast(errors as bigint) as errors,
         cast(latency_p50_ms as double precision) as latency_p50_ms,
         cast(latency_p95_ms as double precision) as latency_p95_ms,
-        cast(latency_p99_ms as double precision) as latency_p99_ms
+        cast(latency_p99_ms as double precision) as latency_p99_ms,
+        cast(_loaded_at as timestamp) as _loaded_at
     from source
 
 )

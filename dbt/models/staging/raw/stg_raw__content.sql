@@ -18,7 +18,8 @@ renamed as (
         cast(automated as boolean) as automated,
         cast(viral_optimized as boolean) as viral_optimized,
         cast(hashtag_count as bigint) as hashtag_count,
-        cast(campaign_id as varchar) as campaign_id
+        cast(campaign_id as varchar) as campaign_id,
+        cast(_loaded_at as timestamp) as _loaded_at
     from source
 
 )

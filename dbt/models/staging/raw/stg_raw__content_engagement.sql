@@ -20,7 +20,8 @@ renamed as (
         cast(shares as bigint) as shares,
         cast(saves as bigint) as saves,
         cast(clicks as bigint) as clicks,
-        cast(followers_gained as bigint) as followers_gained
+        cast(followers_gained as bigint) as followers_gained,
+        cast(_loaded_at as timestamp) as _loaded_at
     from source
 
 )

@@ -15,7 +15,8 @@ renamed as (
         cast(started_at as timestamp) as started_at,
         cast(finished_at as timestamp) as finished_at,
         cast(status as varchar) as status,
-        cast(quality_score as double precision) as quality_score
+        cast(quality_score as double precision) as quality_score,
+        cast(_loaded_at as timestamp) as _loaded_at
     from source
 
 )

@@ -16,7 +16,8 @@ renamed as (
         cast(platform as varchar) as platform,
         cast("timestamp" as timestamp) as used_at,
         cast(duration_seconds as double precision) as duration_seconds,
-        cast(time_saved_minutes as double precision) as time_saved_minutes
+        cast(time_saved_minutes as double precision) as time_saved_minutes,
+        cast(_loaded_at as timestamp) as _loaded_at
     from source
 
 )

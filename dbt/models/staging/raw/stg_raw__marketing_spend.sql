@@ -15,7 +15,8 @@ renamed as (
         cast(spend_date as date) as spend_date,
         cast(spend as double precision) as spend,
         cast(impressions as bigint) as impressions,
-        cast(clicks as bigint) as clicks
+        cast(clicks as bigint) as clicks,
+        cast(_loaded_at as timestamp) as _loaded_at
     from source
 
 )

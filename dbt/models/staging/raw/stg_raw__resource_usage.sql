@@ -14,7 +14,8 @@ renamed as (
         cast(cpu_pct as double precision) as cpu_pct,
         cast(memory_pct as double precision) as memory_pct,
         cast(disk_pct as double precision) as disk_pct,
-        cast(queue_depth as bigint) as queue_depth
+        cast(queue_depth as bigint) as queue_depth,
+        cast(_loaded_at as timestamp) as _loaded_at
     from source
 
 )

@@ -15,7 +15,8 @@ renamed as (
         cast(channel as varchar) as channel,
         cast(campaign_id as varchar) as campaign_id,
         cast(content_id as varchar) as content_id,
-        cast(touched_at as timestamp) as touched_at
+        cast(touched_at as timestamp) as touched_at,
+        cast(_loaded_at as timestamp) as _loaded_at
     from source
 
 )
