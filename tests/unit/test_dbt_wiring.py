@@ -8,15 +8,15 @@ from dagster_project.defs.dbt.cli_args import dbt_build_args
 from dagster_project.defs.dbt.translator import layer_and_domain
 
 
-def test_build_args_without_options_is_plain_build():
-    assert dbt_build_args() == ["build"]
+def test_build_args_without_options_build_with_buildable_indirect_selection():
+    assert dbt_build_args() == ["build", "--indirect-selection", "buildable"]
 
 
 def test_build_args_pass_only_set_vars_as_json():
     args = dbt_build_args(vars={"attribution_lookback_days": 14, "unset": None}, full_refresh=True)
-    assert args[:2] == ["build", "--vars"]
-    assert json.loads(args[2]) == {"attribution_lookback_days": 14}
-    assert args[3] == "--full-refresh"
+    assert args[3] == "--vars"
+    assert json.loads(args[4]) == {"attribution_lookback_days": 14}
+    assert args[5] == "--full-refresh"
 
 
 def test_marts_are_grouped_by_the_domain_folder():

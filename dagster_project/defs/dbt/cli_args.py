@@ -8,8 +8,13 @@ from typing import Any
 
 
 def dbt_build_args(vars: Mapping[str, Any] | None = None, full_refresh: bool = False) -> list[str]:
-    """``dbt build`` with the given project vars (only the non-empty ones) and flags."""
-    args = ["build"]
+    """``dbt build`` with the given project vars (only the non-empty ones) and flags.
+
+    Indirect selection is ``buildable``: a test runs when every model it reads is selected or
+    built before the selection. The default (``eager``) also runs a test of an unselected model
+    that reads a selected one: the marts step ran the reporting models' relationships tests
+    against reporting tables it does not build (failing on a warehouse without them)."""
+    args = ["build", "--indirect-selection", "buildable"]
     chosen = {k: v for k, v in (vars or {}).items() if v is not None}
     if chosen:
         args += ["--vars", json.dumps(chosen, sort_keys=True)]
