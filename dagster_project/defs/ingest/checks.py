@@ -1,29 +1,32 @@
-"""Expectation-suite checks over each raw table (suites derived from the landing contract).
+"""Checks over each raw table, derived from the landing contract.
 
-Per table, one multi-asset check runs the Great Expectations suite once and reports two checks:
-- ``<table>_keys`` (blocking): key uniqueness and not-null keys; downstream dbt models must not
-  build on duplicated keys;
-- ``<table>_expectations`` (warning, non-blocking): column presence, not-null required columns,
-  allowed values, bounds. Ingestion quarantines such rows, so a failure here means rows
-  reached raw by another path (e.g. an EL tool loading raw directly).
+Per table, one multi-asset check reports two checks:
+- ``<table>_keys`` (blocking): key unique and not null over the WHOLE table, counted in the
+  warehouse (``ingest.batch_checks.check_keys``); downstream dbt models must not build on
+  duplicated keys;
+- ``<table>_expectations`` (warning, non-blocking): the Great Expectations suite (column
+  presence, not-null required columns, allowed values, bounds, key unique within the batch) over
+  the rows of the LATEST load (``latest_batch``): earlier loads were checked when they landed.
+  Ingestion quarantines such rows, so a failure here means rows reached raw by another path
+  (e.g. an EL tool loading raw directly).
 """
 
 import dagster as dg
 
 from dagster_project.contract import RAW_TABLES, table
+from dagster_project.ingest.batch_checks import KeyReport, check_keys, latest_batch
 from dagster_project.ingest.expectations import SuiteResult, validate_frame
-from dagster_project.warehouse import Warehouse, qualified
+from dagster_project.warehouse import Warehouse
 
 
-def _outcomes_markdown(result: SuiteResult, key_constraint: bool) -> str:
+def _outcomes_markdown(result: SuiteResult) -> str:
     lines = ["| expectation | columns | ok | unexpected | sample |", "|---|---|---|---:|---|"]
     for o in result.outcomes:
-        if o.key_constraint == key_constraint:
-            lines.append(
-                f"| {o.expectation} | {', '.join(o.columns)} | {'yes' if o.success else 'NO'}"
-                f" | {o.unexpected_count if o.unexpected_count is not None else '-'} "
-                f"| {'; '.join(o.sample)[:120]} |"
-            )
+        lines.append(
+            f"| {o.expectation} | {', '.join(o.columns)} | {'yes' if o.success else 'NO'}"
+            f" | {o.unexpected_count if o.unexpected_count is not None else '-'} "
+            f"| {'; '.join(o.sample)[:120]} |"
+        )
     return "\n".join(lines)
 
 
@@ -35,12 +38,14 @@ def build_ingest_checks(table_name: str) -> dg.AssetChecksDefinition:
             f"{table_name}_keys",
             asset=asset_key,
             blocking=True,
-            description=f"Key ({', '.join(contract.key)}) unique and not null.",
+            description=f"Key ({', '.join(contract.key)}) unique and not null over the whole "
+            "table (counted in the warehouse).",
         ),
         dg.AssetCheckSpec(
             f"{table_name}_expectations",
             asset=asset_key,
-            description="Columns, not-null, allowed values and bounds of the landing contract.",
+            description="Columns, not-null, allowed values and bounds of the landing contract, "
+            "over the rows of the latest load.",
         ),
     ]
 
@@ -48,25 +53,25 @@ def build_ingest_checks(table_name: str) -> dg.AssetChecksDefinition:
     def _checks(warehouse: Warehouse):
         with warehouse.session() as session:
             if session.table_exists(f"raw.{table_name}"):
-                cols = ", ".join(f'"{c}"' for c in contract.column_names)
-                df = session.read(f"select {cols} from {qualified(f'raw.{table_name}')}")
+                keys = check_keys(session, contract)
+                loaded_at, batch = latest_batch(session, contract)
             else:
-                df = contract.empty_frame()
-        result = validate_frame(df, contract)
-        for spec, is_key in zip(specs, (True, False)):
-            ok = result.keys_ok if is_key else result.others_ok
-            failed = [o for o in result.outcomes if o.key_constraint == is_key and not o.success]
-            yield dg.AssetCheckResult(
-                check_name=spec.name,
-                asset_key=asset_key,
-                passed=ok,
-                severity=dg.AssetCheckSeverity.ERROR if is_key else dg.AssetCheckSeverity.WARN,
-                metadata={
-                    "rows_checked": df.height,
-                    "failed_expectations": len(failed),
-                    "results": dg.MetadataValue.md(_outcomes_markdown(result, is_key)),
-                },
-            )
+                keys, loaded_at, batch = KeyReport(0, 0, 0, ()), None, contract.empty_frame()
+        yield dg.AssetCheckResult(
+            check_name=specs[0].name, asset_key=asset_key, passed=keys.ok,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"rows_checked": keys.rows, "duplicate_keys": keys.duplicate_keys,
+                      "null_keys": keys.null_keys,
+                      "duplicated_key_sample": "; ".join(keys.sample) or "none"})
+        result = validate_frame(batch, contract)
+        failed = [o for o in result.outcomes if not o.success]
+        yield dg.AssetCheckResult(
+            check_name=specs[1].name, asset_key=asset_key, passed=result.success,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"rows_checked": batch.height,
+                      "batch_loaded_at": str(loaded_at) if loaded_at else "no rows yet",
+                      "failed_expectations": len(failed),
+                      "results": dg.MetadataValue.md(_outcomes_markdown(result))})
 
     return _checks
 
