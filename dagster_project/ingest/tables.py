@@ -39,6 +39,7 @@ INGESTED_FILES_COLUMNS = [
     ("rows_loaded", "bigint"),
     ("rows_quarantined", "bigint"),
     ("loaded_at", "timestamp"),
+    ("modified_ns", "bigint"),  # the file's modification time: unchanged files are not re-hashed
 ]
 REJECTED_FILES_COLUMNS = [
     ("table_name", "varchar"),
@@ -64,6 +65,8 @@ def ensure_tables(session: WarehouseSession, contract: TableContract) -> None:
     session.create_table(raw_table(contract.name), contract_columns + LINEAGE_COLUMNS)
     session.create_table(quarantine_table(contract.name), QUARANTINE_COLUMNS)
     session.create_table(INGESTED_FILES, INGESTED_FILES_COLUMNS)
+    # warehouses made before modified_ns existed
+    session.execute(f"alter table {INGESTED_FILES} add column if not exists modified_ns bigint")
     session.create_table(REJECTED_FILES, REJECTED_FILES_COLUMNS)
 
 
@@ -89,11 +92,13 @@ def record_files(
             r.rows_loaded,
             r.rows_quarantined,
             now,
+            r.modified_ns,
         )
         for r in reports
     ]
     rows += [
-        (table_name, f.rel_path, f.sha256, f.size, "duplicate", dup_of, 0, 0, 0, now)
+        (table_name, f.rel_path, f.sha256, f.size, "duplicate", dup_of, 0, 0, 0, now,
+         f.modified_ns)
         for f, dup_of in duplicates
     ]
     if rows:

@@ -78,24 +78,28 @@ def _mark_duplicates(
 ) -> pl.DataFrame:
     """Add ``__dup_batch`` (a repeat of an earlier valid row's key) and ``__dup_raw``."""
     key = list(contract.key)
-    batch = batch.with_columns(
-        __dup_batch=pl.col("__ok") & (pl.int_range(pl.len()).over([*key, "__ok"]) > 0)
-    )
+    ok_keys = batch.filter("__ok").select(key)
+    # a repeat needs a repeated hash (cheap); only then compare the keys themselves
+    repeated = (ok_keys.select(pl.struct(key).hash()).to_series().is_duplicated().any()
+                and ok_keys.is_duplicated().any())
+    # rare: only then rank the rows within each key (a window over the whole batch)
+    repeat = pl.int_range(pl.len()).over([*key, "__ok"]) > 0 if repeated else pl.lit(False)
+    batch = batch.with_columns(__dup_batch=pl.col("__ok") & repeat)
     in_raw = pl.lit(False)
-    if existing_keys is not None and batch["__ok"].any():
-        candidates = batch.filter("__ok").select(key).unique()
+    if existing_keys is not None and ok_keys.height:
         found = (
-            existing_keys(candidates)
+            existing_keys(ok_keys.unique() if repeated else ok_keys)
             .select(key)
             .cast({k: contract.column(k).polars_type for k in key})
         )
-        batch = batch.join(
-            found.unique().with_columns(__in_raw=pl.lit(True)),
-            on=key,
-            how="left",
-            maintain_order="left",
-        )
-        in_raw = pl.col("__in_raw").fill_null(False)
+        if found.height:  # usually none: skip joining the batch back
+            batch = batch.join(
+                found.unique().with_columns(__in_raw=pl.lit(True)),
+                on=key,
+                how="left",
+                maintain_order="left",
+            )
+            in_raw = pl.col("__in_raw").fill_null(False)
     return batch.with_columns(__dup_raw=pl.col("__ok") & in_raw)
 
 
@@ -107,8 +111,8 @@ def validate_batch(
 ) -> Validated:
     """Check every row of ``frames`` (as returned by ``read_file`` plus ``_source_file``).
 
-    Vectorized over the whole batch: one cast per file, then one pass of polars expressions
-    over the concatenated typed rows. ``now`` is the load time (naive UTC).
+    Vectorized over the whole batch: one cast per physical schema, then one pass of polars
+    expressions over the concatenated typed rows. ``now`` is the load time (naive UTC).
     """
     if not frames:
         return Validated(
@@ -117,7 +121,15 @@ def validate_batch(
             ),
             pl.DataFrame(schema=QUARANTINE_SCHEMA),
         )
-    batch = pl.concat([_typed(f, contract) for f in frames], how="vertical")
+    # one cast per physical schema (usually one for the whole batch: per-file casts cost more
+    # than the rules), then back to file-path and row order, which decides repeated keys
+    by_schema: dict[tuple, list[pl.DataFrame]] = {}
+    for f in frames:
+        by_schema.setdefault(tuple(f.schema.items()), []).append(f)
+    batch = pl.concat([_typed(pl.concat(group, rechunk=False), contract)
+                       for group in by_schema.values()], how="vertical")
+    if len(by_schema) > 1:
+        batch = batch.sort(SOURCE_FILE, SOURCE_ROW, maintain_order=True)
     checks = _checks(contract, now)
     flags = [flag.alias(f"__f{i}") for i, (_, _, flag) in enumerate(checks)]
     batch = batch.with_columns(flags).with_columns(

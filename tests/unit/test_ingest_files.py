@@ -230,3 +230,23 @@ def test_a_copy_of_an_unreadable_file_is_rejected_too(wh, landing):
     report = ingest(wh, landing)
     assert sorted(f for f, _ in report.rejected) == [f"{T}/a.csv", f"{T}/b.csv"]
     assert report.duplicates == []
+
+
+def test_files_already_loaded_are_not_read_again_but_a_rewrite_is(wh, landing, monkeypatch):
+    """An unchanged file (same path, size and modification time as recorded) keeps its recorded
+    sha256 without being read; a file rewritten in place with content of the same size is
+    hashed again and its new rows load."""
+    from dagster_project.ingest import files
+
+    path = put(landing, "a.csv", csv_bytes(valid_rows(T, 3)))
+    ingest(wh, landing)
+    hashed = []
+    real = files.sha256_of
+    monkeypatch.setattr(files, "sha256_of", lambda p: hashed.append(p.name) or real(p))
+    assert ingest(wh, landing).files == [] and hashed == []
+    rows = valid_rows(T, 3).with_columns(pl.col("conversion_id").str.replace("^.", "z"))
+    rewritten = csv_bytes(rows)
+    assert len(rewritten) == path.stat().st_size  # same size, other keys
+    path.write_bytes(rewritten)
+    report = ingest(wh, landing)
+    assert hashed == ["a.csv"] and report.rows_loaded == 3

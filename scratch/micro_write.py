@@ -1,0 +1,11 @@
+import time, duckdb, polars as pl, glob
+files = sorted(glob.glob("/work/scratch/medium/landing/api_requests/*/*.parquet"))
+t=time.perf_counter(); df = pl.concat([pl.read_parquet(f) for f in files]); print("polars read", len(files), df.height, round(time.perf_counter()-t,2))
+con = duckdb.connect("/tmp/mw.duckdb"); con.execute("drop table if exists a; drop table if exists b; drop table if exists c")
+con.execute("create table a as select * from df limit 0"); con.execute("create table b as select * from df limit 0")
+t=time.perf_counter(); con.register("f", df.to_arrow()); con.execute("insert into a select * from f"); con.commit() if False else None; print("insert from arrow", round(time.perf_counter()-t,2))
+t=time.perf_counter(); con.execute(f"insert into b select * from read_parquet({files!r}, hive_partitioning=false)"); print("insert read_parquet", round(time.perf_counter()-t,2))
+t=time.perf_counter(); con.execute("checkpoint"); print("checkpoint", round(time.perf_counter()-t,2))
+t=time.perf_counter(); k = df.select("ts","service","endpoint"); print("dup", k.is_duplicated().any(), round(time.perf_counter()-t,2))
+t=time.perf_counter(); print("struct n_unique", df.select(pl.struct("ts","service","endpoint").n_unique()).item(), round(time.perf_counter()-t,2))
+t=time.perf_counter(); print(con.execute("select count(*) from (select ts, service, endpoint from f group by all having count(*)>1)").fetchall(), "duckdb group", round(time.perf_counter()-t,2))
