@@ -10,6 +10,9 @@ from psycopg.conninfo import make_conninfo
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
+# DuckDB caches and computes up to 80% of RAM by default; bounded, it spills joins, sorts and
+# aggregates to disk instead. The pipeline process and dbt each get this much.
+DEFAULT_DUCKDB_MEMORY_LIMIT = "1.5GB"
 
 
 @dataclass(frozen=True)
@@ -19,6 +22,7 @@ class Settings:
     truth_dir: Path
     warehouse_backend: str  # "duckdb" | "postgres"
     duckdb_path: Path
+    duckdb_memory_limit: str  # DuckDB's buffer pool per process (it spills past it)
     pg_host: str
     pg_port: int
     pg_user: str
@@ -54,6 +58,7 @@ def get_settings() -> Settings:
         truth_dir=Path(os.environ.get("BI_TRUTH_DIR", data_dir / "truth")).resolve(),
         warehouse_backend=backend,
         duckdb_path=Path(os.environ.get("BI_DUCKDB_PATH", data_dir / "warehouse.duckdb")).resolve(),
+        duckdb_memory_limit=os.environ.get("BI_DUCKDB_MEMORY_LIMIT", DEFAULT_DUCKDB_MEMORY_LIMIT),
         # the same variables and defaults as the postgres output of dbt/profiles.yml
         pg_host=os.environ.get("BI_PG_HOST", "127.0.0.1"),
         pg_port=int(os.environ.get("BI_PG_PORT", "5432")),
@@ -72,6 +77,7 @@ def export_dbt_environment(settings: Settings) -> None:
     """
     os.environ["DBT_TARGET"] = settings.dbt_target
     os.environ["BI_DUCKDB_PATH"] = str(settings.duckdb_path)
+    os.environ["BI_DUCKDB_MEMORY_LIMIT"] = settings.duckdb_memory_limit
     os.environ["BI_PG_HOST"] = settings.pg_host
     os.environ["BI_PG_PORT"] = str(settings.pg_port)
     os.environ["BI_PG_USER"] = settings.pg_user

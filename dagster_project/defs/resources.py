@@ -17,6 +17,7 @@ def resources() -> dg.Definitions:
             "warehouse": Warehouse(
                 backend=settings.warehouse_backend,
                 duckdb_path=str(settings.duckdb_path),
+                duckdb_memory_limit=settings.duckdb_memory_limit,
                 postgres_dsn=settings.postgres_dsn,
             ),
             # the target is passed explicitly: dbt_project's was fixed when it was imported

@@ -36,7 +36,7 @@ def _postgres(w: Warehouse) -> ContextManager[WarehouseSession]:
 
 
 _BACKENDS: dict[str, Callable[[Warehouse], ContextManager[WarehouseSession]]] = {
-    "duckdb": lambda w: DuckDBSession.open(w.duckdb_path),
+    "duckdb": lambda w: DuckDBSession.open(w.duckdb_path, w.duckdb_memory_limit),
     "postgres": _postgres,
 }
 
@@ -46,6 +46,7 @@ class Warehouse(dg.ConfigurableResource):
 
     backend: str = "duckdb"
     duckdb_path: str = "data/warehouse.duckdb"
+    duckdb_memory_limit: str | None = None  # e.g. "1.5GB"; None: DuckDB's default (80% of RAM)
     postgres_dsn: str | None = None
 
     @contextlib.contextmanager

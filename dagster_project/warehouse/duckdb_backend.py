@@ -25,8 +25,8 @@ class DuckDBSession(WarehouseSession):
 
     @classmethod
     @contextlib.contextmanager
-    def open(cls, path: str) -> Iterator[DuckDBSession]:
-        con = duckdb.connect(path)
+    def open(cls, path: str, memory_limit: str | None = None) -> Iterator[DuckDBSession]:
+        con = duckdb.connect(path, config={"memory_limit": memory_limit} if memory_limit else {})
         try:
             con.execute("begin transaction")
             yield cls(con)
