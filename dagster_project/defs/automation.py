@@ -31,7 +31,10 @@ nightly_refresh_job = dg.define_asset_job(
 hourly_refresh_job = dg.define_asset_job(
     "hourly_refresh",
     selection=hourly_selection,
-    description="Ingest plus the performance and revenue marts (and the staging they read).",
+    description="Ingest plus the hourly domains' marts (performance, revenue), incrementally, and "
+    "what their tests read.",
+    config={"ops": {op: {"config": {"unit_tests": False}}
+                    for op in ("dbt_models", "dbt_reporting_models")}},
 )
 
 nightly_refresh_schedule = dg.ScheduleDefinition(

@@ -34,3 +34,7 @@ def test_shared_plumbing_outside_a_domain_folder_goes_to_staging():
     assert layer_and_domain(["bi_engine", "intermediate", "common", "int_as_of_date"]) == (
         "intermediate", "staging"
     )
+
+
+def test_build_args_can_leave_out_the_unit_tests():
+    assert dbt_build_args(unit_tests=False)[-2:] == ["--exclude-resource-type", "unit_test"]

@@ -5,6 +5,10 @@ reporting layer, which may read the analytics tables that Python assets build fr
 (so the reporting models run in a later step than the marts).
 """
 
+import os
+import shutil
+from pathlib import Path
+
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
@@ -17,6 +21,7 @@ from dagster_project.defs.dbt.translator import BiDbtTranslator
 from dagster_project.warehouse import Warehouse
 
 REPORTING = "path:models/reporting"
+PARTIAL_PARSE = "partial_parse.msgpack"
 
 
 class DbtBuildConfig(dg.Config):
@@ -40,7 +45,28 @@ class DbtBuildConfig(dg.Config):
         default=None,
         description="Channels left out of attribution (dbt var; default: none).",
     )
-    full_refresh: bool = Field(default=False, description="Rebuild incremental models from scratch.")
+    full_refresh: bool = Field(
+        default=False, description="Rebuild the incremental models from scratch (they otherwise "
+        "recompute only the hours, days, posts and customers that newly loaded rows touch).")
+    unit_tests: bool = Field(
+        default=True, description="Run the dbt unit tests (checks of the models' SQL on fixed "
+        "rows; the hourly job skips them).")
+
+
+def keep_partial_parse(invocation_target: Path) -> None:
+    """Make this invocation's parse state the one the next invocation starts from.
+
+    dagster-dbt gives every invocation its own target folder, seeded with the project's
+    ``target/partial_parse.msgpack``. dbt discards that state whenever the profile differs from
+    the one it was parsed with (the DuckDB path, the target), and re-parses the whole project
+    (seconds) on every invocation. The state dbt left behind matches this environment: put it
+    back (atomically; dbt re-checks it anyway, so a stale file only costs one re-parse)."""
+    fresh = invocation_target / PARTIAL_PARSE
+    if fresh.exists():
+        shared = dbt_project.project_dir / dbt_project.target_path / PARTIAL_PARSE
+        tmp = shared.with_name(f".{PARTIAL_PARSE}.{os.getpid()}")
+        shutil.copyfile(fresh, tmp)
+        os.replace(tmp, shared)
 
 
 def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig,
@@ -55,6 +81,7 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBu
             "attribution_exclude_channels": config.attribution_exclude_channels,
         },
         full_refresh=config.full_refresh,
+        unit_tests=config.unit_tests,
     )
     built: list[dg.Output | dg.AssetMaterialization] = []
     failure = None
@@ -68,6 +95,7 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBu
                     yield event
         except DagsterDbtCliRuntimeError as exc:  # a failed model or test: report what built
             failure = exc
+    keep_partial_parse(invocation.target_path)
     manifest = invocation.manifest
     relations = {e.metadata["unique_id"].value: relation_of(manifest, e.metadata["unique_id"].value)
                  for e in built if "unique_id" in e.metadata}

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 
-def dbt_build_args(vars: Mapping[str, Any] | None = None, full_refresh: bool = False) -> list[str]:
+def dbt_build_args(vars: Mapping[str, Any] | None = None, full_refresh: bool = False,
+                   unit_tests: bool = True) -> list[str]:
     """``dbt build`` with the given project vars (only the non-empty ones) and flags.
 
     Indirect selection is ``buildable``: a test runs when every model it reads is selected or
@@ -20,4 +21,6 @@ def dbt_build_args(vars: Mapping[str, Any] | None = None, full_refresh: bool = F
         args += ["--vars", json.dumps(chosen, sort_keys=True)]
     if full_refresh:
         args.append("--full-refresh")
+    if not unit_tests:  # they test the SQL, not the data: no need to repeat them every hour
+        args += ["--exclude-resource-type", "unit_test"]
     return args
