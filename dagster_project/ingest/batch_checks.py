@@ -9,6 +9,7 @@ through ingest passed them already, so each run checks the batch it loaded, not 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,6 +20,7 @@ from dagster_project.ingest.tables import raw_table
 from dagster_project.warehouse import WarehouseSession, qualified, quote
 
 SAMPLE = 5
+CHUNK_ROWS = 1_000_000  # rows of the latest load validated at a time
 
 
 @dataclass(frozen=True)
@@ -51,12 +53,25 @@ def check_keys(session: WarehouseSession, contract: TableContract) -> KeyReport:
     return KeyReport(int(n_rows), int(n_dup), int(n_null), shown)
 
 
-def latest_batch(session: WarehouseSession, contract: TableContract
-                 ) -> tuple[datetime | None, pl.DataFrame]:
-    """The rows of the latest load into ``raw.<table>`` (its ``_loaded_at``), contract columns."""
+def latest_batch(session: WarehouseSession, contract: TableContract, max_rows: int = CHUNK_ROWS
+                 ) -> tuple[datetime | None, Iterator[pl.DataFrame]]:
+    """The latest load into ``raw.<table>`` (its ``_loaded_at``) and its rows (contract columns),
+    read a group of whole files at a time, about ``max_rows`` rows each (a first load of a big
+    table is one batch: it never sits in memory at once). Iterate inside the session."""
     target = qualified(raw_table(contract.name))
     loaded_at = session.scalar(f"select max(_loaded_at) from {target}")
     if loaded_at is None:
-        return None, contract.empty_frame()
+        return None, iter([contract.empty_frame()])
+    files = session.read(f"select _source_file, count(*) as n from {target} where _loaded_at = ? "
+                         "group by _source_file order by _source_file", [loaded_at])
+    groups = (files.with_columns(_group=(pl.col("n").cum_sum() - 1) // max_rows)  # consecutive
+              .group_by("_group", maintain_order=True).agg("_source_file")["_source_file"])
     cols = ", ".join(quote(c) for c in contract.column_names)
-    return loaded_at, session.read(f"select {cols} from {target} where _loaded_at = ?", [loaded_at])
+
+    def chunks() -> Iterator[pl.DataFrame]:
+        for names in groups:
+            marks = ", ".join("?" for _ in names)
+            yield session.read(f"select {cols} from {target} where _loaded_at = ? "
+                               f"and _source_file in ({marks})", [loaded_at, *names])
+
+    return loaded_at, chunks()

@@ -111,3 +111,20 @@ def validate_frame(df: pl.DataFrame, contract: TableContract) -> SuiteResult:
             )
         )
     return SuiteResult(suite.name, bool(result.success), tuple(outcomes))
+
+
+def combine(results: list[SuiteResult]) -> SuiteResult:
+    """One suite's results over consecutive chunks of a batch as one result: an expectation
+    succeeds when it succeeds on every chunk; unexpected counts add up; the sample comes from
+    the first chunks that failed. (Uniqueness is judged within each chunk: the exact key check
+    over the whole table is ``batch_checks.check_keys``.)"""
+    first = results[0]
+    outcomes = []
+    for i, o in enumerate(first.outcomes):
+        parts = [r.outcomes[i] for r in results]
+        counts = [p.unexpected_count for p in parts if p.unexpected_count is not None]
+        outcomes.append(ExpectationOutcome(
+            o.expectation, o.columns, all(p.success for p in parts), o.key_constraint,
+            sum(counts) if counts else None,
+            tuple(v for p in parts if not p.success for v in p.sample)[:5]))
+    return SuiteResult(first.suite, all(r.success for r in results), tuple(outcomes))

@@ -24,7 +24,7 @@ def landing_frame(env, table: str) -> pl.DataFrame:
     return pl.read_parquet(env.landing / table / "**" / "*.parquet")
 
 
-LOAD_TIME_COLUMNS = ("_loaded_at", "loaded_at", "quarantined_at", "rejected_at")
+LOAD_TIME_COLUMNS = ("_loaded_at", "loaded_at", "quarantined_at", "rejected_at", "built_at")
 
 
 def table_snapshots(env) -> dict[str, pl.DataFrame]:

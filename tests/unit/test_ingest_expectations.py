@@ -66,3 +66,33 @@ def test_value_rules_fail_without_failing_the_key_constraint():
 
 def test_empty_frame_passes():
     assert validate_frame(table("clients").empty_frame(), table("clients")).success
+
+
+def test_a_big_batch_checked_in_chunks_gives_the_whole_batch_result(any_warehouse, tmp_path):
+    """The latest load is read a group of files at a time; the combined suite result has the
+    counts of one validation over all its rows (bad values in two different chunks)."""
+    from dagster_project.ingest.batch_checks import latest_batch
+    from dagster_project.ingest.expectations import combine
+    from dagster_project.ingest.load import ingest_table
+    from dagster_project.ingest.testing import landing_path, write_landing_file
+
+    contract = table("content")
+    for day in ("2024-01-01", "2024-01-02", "2024-01-03"):
+        rows = valid_rows("content", 3).with_columns(pl.col("content_id") + f"-{day}")
+        write_landing_file(rows, landing_path(tmp_path, "content", day))
+    with any_warehouse.session() as s:
+        ingest_table(s, "content", tmp_path)
+        # two rows that reached raw by another path, in the same load, in different files
+        s.execute("update raw.content set hashtag_count = -1 where content_id in "
+                  "(select min(content_id) from raw.content group by _source_file limit 2)")
+    with any_warehouse.session() as s:
+        _, chunks = latest_batch(s, contract, max_rows=3)
+        parts = [validate_frame(c, contract) for c in chunks]
+        _, whole = latest_batch(s, contract, max_rows=100)
+        everything = validate_frame(next(whole), contract)
+    assert len(parts) == 3
+    combined = combine(parts)
+    assert failed(combined) == failed(everything) == {
+        ("expect_column_values_to_be_between", ("hashtag_count",))}
+    [bounds] = [o for o in combined.outcomes if not o.success]
+    assert bounds.unexpected_count == 2

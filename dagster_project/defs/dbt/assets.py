@@ -48,6 +48,9 @@ class DbtBuildConfig(dg.Config):
     full_refresh: bool = Field(
         default=False, description="Rebuild the incremental models from scratch (they otherwise "
         "recompute only the hours, days, posts and customers that newly loaded rows touch).")
+    test_window_hours: int | None = Field(
+        default=None, description="Test only the rows written or loaded in the last N hours "
+        "(dbt var test_window_hours; the hourly job sets 6); empty: every row.")
     unit_tests: bool = Field(
         default=True, description="Run the dbt unit tests (checks of the models' SQL on fixed "
         "rows; the hourly job skips them).")
@@ -79,6 +82,7 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBu
             "attribution_half_life_days": config.attribution_half_life_days,
             "attribution_include_channels": config.attribution_include_channels,
             "attribution_exclude_channels": config.attribution_exclude_channels,
+            "test_window_hours": config.test_window_hours,
         },
         full_refresh=config.full_refresh,
         unit_tests=config.unit_tests,

@@ -52,6 +52,16 @@
     (cast({{ expr }} as timestamp) + cast({{ days }} as integer) * interval '1 day')
 {%- endmacro %}
 
+{#- Timestamp `expr` plus `hours` hours (an integer literal or expression); returns a timestamp. -#}
+{% macro add_hours(expr, hours) -%}
+    (cast({{ expr }} as timestamp) + cast({{ hours }} as integer) * interval '1 hour')
+{%- endmacro %}
+
+{#- The current time as a naive UTC timestamp (the warehouses' session time zones may differ). -#}
+{% macro utc_now() -%}
+    cast(timezone('UTC', current_timestamp) as timestamp)
+{%- endmacro %}
+
 {#- Cast a string/date expression to a naive (UTC) timestamp. -#}
 {% macro to_timestamp(expr) -%}
     {{ return(adapter.dispatch('to_timestamp')(expr)) }}

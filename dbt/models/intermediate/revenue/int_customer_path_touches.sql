@@ -36,14 +36,16 @@ conversions as (
 
 ),
 
+-- the touches carry their own columns through, so that nothing joins back to them (at `large`
+-- the join of 7.7 M touches with themselves held more memory than the windows)
 events as (
 
     select client_id, customer_id, touchpoint_id as event_id, 0 as is_conversion, touched_at as event_at,
-        _loaded_at
+        _loaded_at, channel, campaign_id, content_id
     from touches
     union all
     select client_id, customer_id, conversion_id as event_id, 1 as is_conversion, converted_at as event_at,
-        _loaded_at
+        _loaded_at, null as channel, null as campaign_id, null as content_id
     from conversions
 
 ),
@@ -80,7 +82,16 @@ gap_closers as (
 
 touch_gaps as (
 
-    select client_id, customer_id, event_id as touchpoint_id, conversions_so_far as gap_index
+    select
+        client_id,
+        customer_id,
+        event_id as touchpoint_id,
+        conversions_so_far as gap_index,
+        event_at as touched_at,
+        channel,
+        campaign_id,
+        content_id,
+        _loaded_at as touch_loaded_at
     from sequenced
     where is_conversion = 0
 
@@ -94,18 +105,16 @@ assigned as (
         touch_gaps.customer_id,
         touch_gaps.gap_index,
         case
-            when touches.touched_at >= {{ add_days('gap_closers.converted_at', -lookback_days) }}
+            when touch_gaps.touched_at >= {{ add_days('gap_closers.converted_at', -lookback_days) }}
                 then gap_closers.conversion_id
         end as conversion_id,
-        touches.channel,
-        touches.campaign_id,
-        touches.content_id,
-        touches.touched_at,
-        touches._loaded_at as touch_loaded_at,
+        touch_gaps.channel,
+        touch_gaps.campaign_id,
+        touch_gaps.content_id,
+        touch_gaps.touched_at,
+        touch_gaps.touch_loaded_at,
         gap_closers.conversion_loaded_at
     from touch_gaps
-    inner join touches
-        on touch_gaps.touchpoint_id = touches.touchpoint_id
     left join gap_closers
         on touch_gaps.client_id = gap_closers.client_id
         and touch_gaps.customer_id = gap_closers.customer_id
@@ -163,5 +172,6 @@ select
     touched_at,
     touch_loaded_at,
     conversion_loaded_at,
-    cast({{ lookback_days }} as bigint) as lookback_days
+    cast({{ lookback_days }} as bigint) as lookback_days,
+    {{ utc_now() }} as built_at
 from keyed

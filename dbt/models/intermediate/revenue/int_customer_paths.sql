@@ -142,5 +142,6 @@ select
     cast(final.converted_at as timestamp) as converted_at,
     cast(final.path_end_at as timestamp) as path_end_at,
     cast(final.touches_loaded_at as timestamp) as touches_loaded_at,
-    cast(final.conversion_loaded_at as timestamp) as conversion_loaded_at
+    cast(final.conversion_loaded_at as timestamp) as conversion_loaded_at,
+    {{ utc_now() }} as built_at
 from final

@@ -50,5 +50,6 @@ select
     cast(latency_p50_ms as double precision) as latency_p50_ms,
     cast(latency_p95_ms as double precision) as latency_p95_ms,
     cast(latency_p99_ms as double precision) as latency_p99_ms,
-    cast(loaded_at as timestamp) as loaded_at
+    cast(loaded_at as timestamp) as loaded_at,
+    {{ utc_now() }} as built_at
 from hourly

@@ -40,5 +40,6 @@ select
     cast(cast(succeeded_jobs as double precision) / jobs as double precision) as success_rate,
     cast(avg_quality_score as double precision) as avg_quality_score,
     cast(avg_duration_seconds as double precision) as avg_duration_seconds,
-    cast(loaded_at as timestamp) as loaded_at
+    cast(loaded_at as timestamp) as loaded_at,
+    {{ utc_now() }} as built_at
 from daily

@@ -45,5 +45,6 @@ select
     cast(max_disk_pct as double precision) as max_disk_pct,
     cast(avg_queue_depth as double precision) as avg_queue_depth,
     cast(max_queue_depth as bigint) as max_queue_depth,
-    cast(loaded_at as timestamp) as loaded_at
+    cast(loaded_at as timestamp) as loaded_at,
+    {{ utc_now() }} as built_at
 from hourly

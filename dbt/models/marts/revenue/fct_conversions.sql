@@ -35,5 +35,6 @@ select
     cast({{ days_between('previous_converted_at', 'converted_at') }} as bigint) as days_since_previous_order,
     cast(converted_at as date) as converted_date,
     cast(converted_at as timestamp) as converted_at,
-    cast(_loaded_at as timestamp) as loaded_at
+    cast(_loaded_at as timestamp) as loaded_at,
+    {{ utc_now() }} as built_at
 from sequenced

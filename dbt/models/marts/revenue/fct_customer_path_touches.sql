@@ -19,5 +19,6 @@ select
     cast(channel as varchar) as channel,
     cast(campaign_id as varchar) as campaign_id,
     cast(content_id as varchar) as content_id,
-    cast(touched_at as timestamp) as touched_at
+    cast(touched_at as timestamp) as touched_at,
+    cast(built_at as timestamp) as built_at
 from path_touches

@@ -40,6 +40,7 @@ select
     cast(paths.first_touch_at as timestamp) as first_touch_at,
     cast(paths.last_touch_at as timestamp) as last_touch_at,
     cast(paths.converted_at as timestamp) as converted_at,
-    cast(paths.path_end_at as timestamp) as path_end_at
+    cast(paths.path_end_at as timestamp) as path_end_at,
+    cast(paths.built_at as timestamp) as built_at
 from paths
 cross join as_of

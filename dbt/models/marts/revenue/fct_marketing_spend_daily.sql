@@ -39,5 +39,6 @@ select
     cast(clicks as bigint) as clicks,
     cast(spend / nullif(clicks, 0) as double precision) as cost_per_click,
     cast(1000 * spend / nullif(impressions, 0) as double precision) as cost_per_mille,
-    cast(loaded_at as timestamp) as loaded_at
+    cast(loaded_at as timestamp) as loaded_at,
+    {{ utc_now() }} as built_at
 from daily

@@ -42,5 +42,6 @@ select
     cast(first_order_revenue as double precision) as first_order_revenue,
     cast(repeat_order_revenue as double precision) as repeat_order_revenue,
     cast(revenue / orders as double precision) as avg_order_value,
-    cast(loaded_at as timestamp) as loaded_at
+    cast(loaded_at as timestamp) as loaded_at,
+    {{ utc_now() }} as built_at
 from daily

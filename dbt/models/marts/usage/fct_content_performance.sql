@@ -106,5 +106,6 @@ select
     cast(created_at as timestamp) as created_at,
     cast(published_at as timestamp) as published_at,
     cast(content_loaded_at as timestamp) as content_loaded_at,
-    cast(engagement_loaded_at as timestamp) as engagement_loaded_at
+    cast(engagement_loaded_at as timestamp) as engagement_loaded_at,
+    {{ utc_now() }} as built_at
 from joined

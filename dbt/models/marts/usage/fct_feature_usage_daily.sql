@@ -37,5 +37,6 @@ select
     cast(users as bigint) as users,
     cast(duration_seconds as double precision) as duration_seconds,
     cast(time_saved_minutes as double precision) as time_saved_minutes,
-    cast(loaded_at as timestamp) as loaded_at
+    cast(loaded_at as timestamp) as loaded_at,
+    {{ utc_now() }} as built_at
 from daily

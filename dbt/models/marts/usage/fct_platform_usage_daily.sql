@@ -104,5 +104,6 @@ select
     cast(clicks as bigint) as clicks,
     cast(followers_gained as bigint) as followers_gained,
     cast(content_loaded_at as timestamp) as content_loaded_at,
-    cast(engagement_loaded_at as timestamp) as engagement_loaded_at
+    cast(engagement_loaded_at as timestamp) as engagement_loaded_at,
+    {{ utc_now() }} as built_at
 from joined
