@@ -68,7 +68,8 @@ def run_time_columns(df: pl.DataFrame) -> list[str]:
 def normalized(df: pl.DataFrame) -> pl.DataFrame:
     """Numbers as Float64 (integer widths and decimal types differ between the engines),
     timestamps without zone, rows in an engine-independent order; run-time lineage dropped."""
-    df = df.drop(run_time_columns(df)).with_columns(
+    df = df.drop(run_time_columns(df))
+    df = df.with_columns(
         [pl.col(c).cast(pl.Float64) for c, d in df.schema.items() if d.is_numeric()]
         + [
             pl.col(c).dt.convert_time_zone("UTC").dt.replace_time_zone(None)
