@@ -11,12 +11,16 @@ Input frames
   of ``marts.fct_experiment_units``).
 
 Metrics (all "higher is better"):
-``conversion`` proportion of converted units; ``revenue_14d`` mean of y, CUPED-adjusted on x;
+``conversion`` proportion of converted units; ``revenue_14d`` mean of y, CUPED-adjusted on x
+(theta from each treatment-control pair's pooled sums, relative lift over the control's
+unadjusted mean: gbstats' convention, :func:`.estimates.cuped_lift`);
 ``revenue_per_converter`` ratio sum(y) / sum(converted) by the delta method (needs sum_yc);
 ``signups`` arrivals per unit of allocation weight (for price tests whose outcome is the number
 of sign-ups in each arm; no SRM test there, the count *is* the effect).
 The formulas live in :mod:`.estimates`, :mod:`.comparison`, :mod:`.bayes`, :mod:`.sequential`
-and :mod:`.power`; sample planning in :mod:`.planning`, decisions in :mod:`.decision`.
+and :mod:`.power`; sample planning in :mod:`.planning`, decisions in :mod:`.decision`. Every
+output row carries a status (:mod:`.status`, checks in :mod:`.validity`): statistics are null
+unless it is ``ok``.
 """
 
 from __future__ import annotations

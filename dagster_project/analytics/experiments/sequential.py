@@ -50,13 +50,6 @@ def boundary_multiplier(n, tuning_n, alpha=0.05) -> np.ndarray:
     return np.where(n > 0, c, np.inf)
 
 
-def confidence_sequence(estimate, se, n, tuning_n, alpha=0.05):
-    """(low, high, multiplier): the always-valid interval ``estimate -/+ c_n se``."""
-    c = boundary_multiplier(n, tuning_n, alpha)
-    est, se = np.asarray(estimate, dtype=float), np.asarray(se, dtype=float)
-    return est - c * se, est + c * se, c
-
-
 def log_mixture_martingale(z, n, tuning_n, alpha=0.05) -> np.ndarray:
     """``log M_n = log(rho / (n + rho)) / 2 + z^2 n / (2 (n + rho))`` for the running z statistic
     ``z`` at sample size ``n`` (same units as ``tuning_n``; rho from :func:`mixture_rho`)."""
