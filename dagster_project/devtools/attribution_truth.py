@@ -10,7 +10,8 @@ they need; the models run on exactly what the ``channel_attribution`` asset read
 Scores, per model, on each channel's share of all clients' touched conversions:
 - ``max_error_big``: the largest |estimate - truth| over the channels with >= 5% true credit;
 - ``outside``: the channels whose truth lies outside the 2.5%-97.5% bootstrap interval of the
-  share (and ``coverage``, the share of channels inside).
+  share (and ``coverage``, the share of channels inside); ``max_outside`` says how many misses
+  correct 95% intervals allow.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import polars as pl
+from scipy.stats import binom
 
 from dagster_project.analytics.attribution import MODELS, AttributionSettings
 from dagster_project.analytics.attribution.bootstrap import bootstrap
@@ -37,6 +39,7 @@ from dagster_project.devtools.raw_schema import create_raw_schema
 ROOT = Path(__file__).resolve().parents[2]
 BIG = 0.05  # channels with at least this true share are scored by max_error_big
 SOURCE_TABLES = ("touchpoints", "conversions")
+MARTS_DB = "attribution_truth.duckdb"  # the DuckDB file journey_marts builds in its work folder
 
 
 def journey_marts(sources: dict[str, pl.DataFrame | str], work: Path
@@ -46,7 +49,7 @@ def journey_marts(sources: dict[str, pl.DataFrame | str], work: Path
     from dagster_project.defs.attribution.assets import PATHS_SQL, RULE_CREDITS_SQL
 
     work.mkdir(parents=True, exist_ok=True)
-    db = work / "attribution_truth.duckdb"
+    db = work / MARTS_DB
     with duckdb.connect(str(db)) as con:
         create_raw_schema(con)
         for table in SOURCE_TABLES:
@@ -135,6 +138,16 @@ def evaluate(sources: dict[str, pl.DataFrame | str], truth_share: dict[str, floa
     """``score`` of the models fitted on the journeys dbt builds from ``sources``."""
     paths, rules = journey_marts(sources, work)
     return score(fit_models(paths, rules, settings), truth_share)
+
+
+def max_outside(n_intervals: int, level: float = 0.95, false_alarm: float = 0.001) -> int:
+    """The smallest m with P(Binomial(n, 1 - level) > m) < false_alarm: how many of n correct
+    intervals of nominal ``level`` may miss their truth before the count of misses is itself
+    evidence against them at ``false_alarm`` (the channels' intervals taken as independent)."""
+    m = 0
+    while binom.sf(m, n_intervals, 1 - level) >= false_alarm:
+        m += 1
+    return m
 
 
 def landing_sources(landing: Path) -> dict[str, str]:
