@@ -9,7 +9,7 @@ from .journeys import Journeys
 from .markov import build_structure, markov_shares_batch
 from .settings import MODELS, RULE_MODELS, AttributionSettings
 from .shapley import shapley_attribution, shapley_credits_batch, shapley_options, shapley_pairs
-from .shapley_prior import ShapleyPrior, fit_shapley_prior, refit
+from .shapley_prior import ShapleyPrior, fit_shapley_prior, pooled_sets, refit
 
 BOOTSTRAP_CHUNK = 4  # resamples refitted together (larger chunks only add memory traffic)
 
@@ -37,6 +37,7 @@ def bootstrap(j: Journeys, fractions, settings: AttributionSettings, structure=N
     prior = prior or fit_shapley_prior(j, settings.prior_strength, settings.pooled_prior_strength)
     exact = j.n_channels <= settings.max_exact_channels
     pairs = shapley_pairs(j) if exact else None
+    pool = pooled_sets(j)
     value = settings.markov_revenue_credit == "value_removal_effect"
     G, n, K1, R = len(j.length), j.n_clients, j.n_channels + 1, settings.bootstrap_resamples
     mean_rev = j.mean_order_value
@@ -60,7 +61,7 @@ def bootstrap(j: Journeys, fractions, settings: AttributionSettings, structure=N
         credit_shares = np.stack([shares, value_shares if value else shares], axis=1)
         draws["markov"][lo:lo + B] = np.concatenate(
             [credit_shares * totals[..., :1], untouched], axis=-1)
-        resampled = refit(prior, j, fj, fc)  # (K, B) hazards, (sets, B) pooled counts
+        resampled = refit(prior, j, fj, fc, pool)  # (K, B) hazards, (sets, B) pooled counts
         if exact:
             sc, sr = shapley_credits_batch(pairs, fj, fc, c, c * mean_rev[:, None], resampled)
         else:

@@ -85,10 +85,10 @@ def compare_models(j: Journeys, attribution: pl.DataFrame, settings: Attribution
                              pl.when(shapley_wins).then(loss[0]).otherwise(loss[1]), other,
                              pl.when(shapley_wins).then(loss[1]).otherwise(loss[0]), count[2]))
     )
-    clients = pl.DataFrame({
+    clients = pl.DataFrame({  # log-losses are null without held-out journeys
         "client_id": list(j.clients), "journeys": journeys, "conversions": conversions,
         "heldout_journeys": test_n, "logloss_markov": ll_m, "logloss_shapley": ll_s,
-    }).with_columns(
+    }).fill_nan(None).with_columns(
         pl.when(pl.any_horizontal(too_few)).then(pl.lit(FALLBACK_MODEL)).otherwise(best)
         .alias("recommended_model"),
         reason.alias("recommendation_reason"))

@@ -19,10 +19,10 @@ T the game is v restricted to subsets of T; channel j gets phi_j(T) / v(T) of th
 its revenue, where phi_j(T) = sum_{S subset T\\{j}} |S|!(|T|-|S|-1)!/|T|! [v(S+j) - v(S)]. Since
 sum_j phi_j(T) = v(T) - v(empty) = v(T), credits add up to the conversions and revenue exactly.
 
-Exact computation (<= ``max_exact_channels`` channels, ``AttributionSettings``: 15): with the Harsanyi dividends
-d = Moebius(v), phi_j(T) = sum_{S subset T, j in S} d(S) / |S|, hence
-credit_j = sum_{S ni j} d(S) / |S| * W(S) with W(S) = sum_{T superset S} c_T / v(T): two fast subset
-transforms (O(K 2^K) per client) and one matrix product, whatever the number of journeys.
+Exact computation (up to ``max_exact_channels`` channels; 15 in ``AttributionSettings``): with
+the Harsanyi dividends d = Moebius(v), phi_j(T) = sum_{S subset T, j in S} d(S) / |S|, hence
+credit_j = sum_{S ni j} d(S) / |S| * W(S) with W(S) = sum_{T superset S} c_T / v(T): two fast
+subset transforms (O(K 2^K) per client) and one matrix product, whatever the number of journeys.
 Beyond: permutation sampling (Castro et al. 2009) of channel orders, in batches, until the
 standard error of every channel's conversion and revenue credit is below ``tol`` x the client's
 conversions and revenue (or ``max_permutations`` orders were drawn).

@@ -121,23 +121,30 @@ class ShapleyPrior:
                             self.set_journeys[:, b], self.set_conversions[:, b])
 
 
-def _pooled(j: Journeys, fit_journeys: np.ndarray, fit_conversions: np.ndarray):
-    """q, the channel sets of the touched groups and their settled journeys and conversions
-    over all clients, for (G,) or (G, B) weights."""
+def pooled_sets(j: Journeys) -> tuple[np.ndarray, sp.csr_matrix]:
+    """The channel sets of ``j``'s touched groups (sorted) and the (sets x groups) incidence."""
     touched = np.flatnonzero(j.length > 0)
     sets, inv = np.unique(j.masks[touched], return_inverse=True)
-    incidence = sp.csr_matrix((np.ones(len(touched)), (inv, touched)),
-                              shape=(len(sets), len(j.length)))
+    return sets, sp.csr_matrix((np.ones(len(touched)), (inv, touched)),
+                               shape=(len(sets), len(j.length)))
+
+
+def _pooled(j: Journeys, fit_journeys: np.ndarray, fit_conversions: np.ndarray, pool=None):
+    """q, the channel sets of the touched groups and their settled journeys and conversions
+    over all clients, for (G,) or (G, B) weights (``pool``: ``pooled_sets(j)``, computed when
+    not given)."""
+    sets, incidence = pool or pooled_sets(j)
     n = incidence @ fit_journeys
     return (fit_noisy_or(j.masks, fit_journeys, fit_conversions, j.n_channels), sets, n,
             np.minimum(incidence @ fit_conversions, n))
 
 
-def refit(prior: ShapleyPrior, j: Journeys, fit_journeys: np.ndarray, fit_conversions: np.ndarray
-          ) -> ShapleyPrior:
+def refit(prior: ShapleyPrior, j: Journeys, fit_journeys: np.ndarray, fit_conversions: np.ndarray,
+          pool: tuple[np.ndarray, sp.csr_matrix] | None = None) -> ShapleyPrior:
     """The prior refitted on reweightings of ``j``'s groups (settled journeys and conversions,
-    (G,) or (G, B)): q and the pooled set counts anew, the weights k0 and k kept."""
-    q, sets, n_sets, c_sets = _pooled(j, fit_journeys, fit_conversions)
+    (G,) or (G, B)): q and the pooled set counts anew, the weights k0 and k kept. ``pool``:
+    ``pooled_sets(j)``, to compute once for many refits."""
+    q, sets, n_sets, c_sets = _pooled(j, fit_journeys, fit_conversions, pool)
     return ShapleyPrior(q, prior.pooled_strength, prior.strength, sets, n_sets, c_sets)
 
 

@@ -102,8 +102,9 @@ class AttributionConfig(dg.Config):
                      deps=[["marts", "fct_attribution_paths"]],
                      description="Per client x channel: each model's share side by side, the "
                      "disagreement (max - min share) and the client's recommended_model with the "
-                     "reason (data-driven model with the better held-out log-loss, position_based "
-                     "for clients with few journeys).",
+                     "reason (the data-driven model with the better held-out log-loss; "
+                     "position_based below the journey or order thresholds or without held-out "
+                     "journeys).",
                      group_name=DOMAIN.name, owners=DOMAIN.owners, kinds=KINDS),
     ],
     can_subset=False,
