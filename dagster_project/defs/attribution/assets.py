@@ -15,6 +15,7 @@ import polars as pl
 from pydantic import Field
 
 from dagster_project.analytics.attribution import (
+    MARKOV_REVENUE_CREDITS,
     MODELS,
     RULE_MODELS,
     AttributionSettings,
@@ -67,7 +68,7 @@ class AttributionConfig(dg.Config):
     attribution_include_channels, attribution_exclude_channels)."""
 
     markov_order: int = Field(default=1, ge=1, le=3, description="Order of the Markov chain (1-3).")
-    markov_revenue_credit: Literal["conversion_share", "value_removal_effect"] = Field(
+    markov_revenue_credit: Literal[MARKOV_REVENUE_CREDITS] = Field(
         default="conversion_share",
         description="How the Markov model credits revenue: by its conversion removal-effect shares, "
         "or by the removal effects of the expected conversion value (ChannelAttribution's var_value).")
