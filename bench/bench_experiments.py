@@ -18,7 +18,8 @@ GROUP_TARGET_S = 60.0
 
 def compare_10k(repeats: int = 5) -> dict:
     """Best-of-``repeats`` seconds for 10,000 experiment x metric comparisons: the frame path the
-    assets use (estimates, CUPED, comparisons, Holm/BH, sequential, Bayesian) and the numpy core."""
+    assets use (statuses, estimates, CUPED, comparisons, Holm/BH, sequential intervals and
+    p-values, Bayesian) and the numpy core."""
     import json
 
     import numpy as np
@@ -42,7 +43,8 @@ def compare_10k(repeats: int = 5) -> dict:
     registry = pl.DataFrame({"experiment_id": ids, "primary_metric": "conversion",
                              "secondary_metrics": '["revenue_14d"]', "variants": variants,
                              "alpha": 0.05})
-    plan = pl.DataFrame({"experiment_id": ids, "alpha": 0.05, "planned_n_total": 60_000.0})
+    plan = pl.DataFrame({"experiment_id": ids, "alpha": 0.05, "planned_n_total": 60_000.0,
+                         "status": "ok"})
     frame_times, core_times = [], []
     for _ in range(repeats):
         t = time.perf_counter()

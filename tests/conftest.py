@@ -139,15 +139,23 @@ def pipeline_env_factory():
     return make_pipeline_env
 
 
-@pytest.fixture(scope="session")
-def dbt_helpers():
-    """tests/dbt_helpers.py (hand-made raw rows for dbt builds), loaded by path."""
+def _load_beside(name: str):
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location(
-        "dbt_helpers", Path(__file__).with_name("dbt_helpers.py")
-    )
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="session")
+def experiment_frames():
+    """tests/experiment_frames.py (small registries and arm statistics), loaded by path."""
+    return _load_beside("experiment_frames")
+
+
+@pytest.fixture(scope="session")
+def dbt_helpers():
+    """tests/dbt_helpers.py (hand-made raw rows for dbt builds), loaded by path."""
+    return _load_beside("dbt_helpers")
 

@@ -1,9 +1,10 @@
 """A tiny hand-made raw warehouse for dbt tests.
 
-``create_raw_schema`` creates every landing-contract table in schema ``raw`` (contract columns
-with their SQL types plus the lineage columns the ingest adds); ``build_tiny_warehouse`` fills
-them with the rows below, which are small enough that every mart value can be checked by hand
-(the expected values live in tests/unit/test_dbt_project.py with the arithmetic spelled out).
+``create_raw_schema`` (from ``dagster_project.devtools.raw_schema``) creates every landing-contract
+table in schema ``raw`` (contract columns with their SQL types plus the lineage columns the
+ingest adds); ``build_tiny_warehouse`` fills them with the rows below, which are small enough
+that every mart value can be checked by hand (the expected values live in
+tests/unit/test_dbt_project.py with the arithmetic spelled out).
 """
 
 from __future__ import annotations
@@ -15,23 +16,13 @@ from typing import Any
 import duckdb
 
 from dagster_project.contract import load_contract
+from dagster_project.devtools.raw_schema import LINEAGE_COLUMNS, create_raw_schema
 
-LINEAGE_COLUMNS = {"_source_file": "varchar", "_source_row": "bigint", "_loaded_at": "timestamp"}
 LOADED_AT = datetime(2024, 2, 15, 0, 0)
 
 
 def _ts(s: str) -> datetime:
     return datetime.fromisoformat(s)
-
-
-def create_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create raw.<table> for every contract table (dropping any previous one)."""
-    con.execute("create schema if not exists raw")
-    for table in load_contract().values():
-        cols = [f'"{c.name}" {c.sql_type}' for c in table.columns]
-        cols += [f"{name} {sql_type}" for name, sql_type in LINEAGE_COLUMNS.items()]
-        con.execute(f"drop table if exists raw.{table.name}")
-        con.execute(f"create table raw.{table.name} ({', '.join(cols)})")
 
 
 def insert_rows(

@@ -40,8 +40,8 @@ def write_truth(world: World, metrics: Metrics, exps: Experiments, n_days: int, 
     for D, c in world.journey_counts.items():
         if D < n_days:
             counts += c
-    sh = shapley_shares(world.conv_p, counts[0], counts[1])
     f = noisy_or(world.conv_p)
+    sh = shapley_shares(f, counts[0], counts[1])
     sets = np.flatnonzero(counts[0])
     _dump(out / "attribution.json", {
         "channels": list(P.CHANNELS),

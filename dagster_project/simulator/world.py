@@ -10,10 +10,12 @@ already written is ever changed. Day 0 warms the clock up with decision days 0..
 
 After a decision a customer starts no new opportunity for ``REFRACTORY_DAYS`` (two lookbacks), so
 the touches of one customer's journeys never interleave: the touches in the lookback before an
-order are exactly that order's journey, and the other touches, cut into lookback-sized windows
-from their first touch, are exactly the non-converting journeys. Without it (at these opportunity
-rates, ~3 per customer and lookback) every reconstructed journey mixed several opportunities and
-no attribution model could recover the planted credit.
+order are exactly that order's journey, and the other touches, cut wherever a lookback passes
+without a touch (two opportunities' touches are more than a lookback apart), are exactly the
+non-converting journeys; only journeys that began before the history lack their earlier
+touches. Without it (at these opportunity rates, ~3 per customer and lookback) every
+reconstructed journey mixed several opportunities and no attribution model could recover the
+planted credit.
 """
 
 from __future__ import annotations

@@ -21,8 +21,14 @@ def built(module_pipeline_env):
 
 def test_attribution_assets_materialize_and_conserve_credit(built):
     env, result = built
-    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-    assert checks["attribution_conserves_conversions_and_revenue"] is True
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    conservation = checks["attribution_conserves_conversions_and_revenue"]
+    assert conservation.passed is True
+    assert conservation.metadata["failing_client_models"].value == 0
+    from dagster_project.defs.attribution.assets import PATHS_SQL
+
+    clients = env.query(f"select count(distinct client_id) as n from ({PATHS_SQL}) as p")["n"][0]
+    assert conservation.metadata["client_models"].value == 7 * clients  # every client x model
     for table in ("channel_attribution", "attribution_model_comparison", "attribution_roi",
                   "post_revenue_impact", "post_revenue_drivers"):
         assert env.query(f"select count(*) as n from analytics.{table}")["n"][0] > 0, table
@@ -67,6 +73,7 @@ def test_the_analyst_sees_the_chart_the_comparison_and_the_fitted_prior(built):
     attribution = meta["analytics/channel_attribution"]
     assert "data:image/png;base64" in attribution["channel_credit_chart"].value
     assert attribution["shapley_prior_strength"].value > 0
+    assert attribution["shapley_pooled_prior_strength"].value > 0
     p = attribution["pooled_conversion_probability"].value
     touched = set(env.query("select distinct channel from marts.fct_customer_path_touches")["channel"])
     assert set(p) == touched and all(0 < v < 1 for v in p.values())

@@ -1,37 +1,38 @@
-"""Planted-truth recovery of the data-driven attribution models on `small` (issue 4).
+"""Planted-truth recovery of the attribution models on two truths (issues 4 and 9).
 
-One `small` simulation (seed 7) is loaded into a private DuckDB (touchpoints and conversions; the
-other raw tables stay empty), dbt builds the journey marts, and the attribution is computed
-directly with ``dagster_project.analytics.attribution`` on what the assets read.
+1. noisy-OR: one `small` simulation (seed 7). The simulator converts a journey by noisy-OR, the
+   curve the Shapley model's prior is built on, so part of its recovery holds by construction.
+2. logistic synergy: ``simulator.synergy`` (1,000 clients, seed 7, about 270,000 settled
+   journeys): a logistic conversion function with complementary and substitute channel pairs,
+   three client segments and client-level exposure, which noisy-OR cannot fit.
 
-Truth: ``shapley_share`` of data/truth/attribution.json -- each channel's exact Shapley share of
-the EXPECTED conversions under the simulator's noisy-OR, over the simulated journeys' channel
-sets. It, not ``shapley_share_realised`` (the realised conversions split by phi/f), is the
-population quantity a bootstrap interval is an interval for, and it is what the issue names.
+Each goes through dbt (touchpoints and conversions into a private DuckDB; the journey marts built
+by the project's models) and the models are fitted on what the ``channel_attribution`` asset
+reads, with its 200-resample bootstrap (``dagster_project.devtools.attribution_truth``, shared
+with ``bench/bench_attribution_truth.py``, where every model's figures are reported).
 
-Measured (seed 7, 258,088 journeys, 55,763 conversions), max error in points over the channels
-with >= 5% true credit: Shapley 0.37 (bootstrap coverage 82%, 9 of 11 channels; empirical-Bayes
-prior weight about 123,000 pseudo-journeys), Markov order 1 6.58 (order 3: 5.79), rule-based
-models 5.25-5.29; pooled conversion probabilities within 0.0045 of the planted ones.
+Truth: each channel's exact Shapley share of the EXPECTED conversions over the simulated
+journeys' channel sets (``shapley_share``), the population quantity a bootstrap interval is an
+interval for. Thresholds: the issue's 3-point target for Shapley on both truths (the channels
+with >= 5% true credit); coverage from the nominal level: at most ``max_outside(11)`` = 4 of the
+11 channels' truths outside their 95% intervals (the smallest m with
+P(Binomial(11, 0.05) > m) < 0.001); Shapley at least 2 points closer than every rule-based
+model. Markov is not asserted on: its figures are benchmark rows.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
-import os
-import subprocess
-from pathlib import Path
 
-import duckdb
-import numpy as np
 import polars as pl
 import pytest
+from scipy.stats import binom
+
+from dagster_project.devtools.attribution_truth import max_outside
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
 SEED = 7
 RULE = ("first_touch", "last_touch", "linear", "time_decay", "position_based")
 
@@ -47,117 +48,65 @@ def small_sim(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def small(small_sim):
-    from dagster_project.analytics.attribution import AttributionSettings
-    from dagster_project.analytics.attribution.bootstrap import bootstrap
-    from dagster_project.analytics.attribution.credits import model_credits
-    from dagster_project.analytics.attribution.journeys import group_journeys
-    from dagster_project.analytics.attribution.markov import build_structure
-    from dagster_project.analytics.attribution.rule_based import rule_fractions
+def noisy_or(small_sim):
+    from dagster_project.devtools.attribution_truth import evaluate, landing_sources, summary
 
-    spec = importlib.util.spec_from_file_location("dbt_helpers", ROOT / "tests" / "dbt_helpers.py")
-    helpers = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(helpers)
-
-    tmp = small_sim
-    db = tmp / "w.duckdb"
-    con = duckdb.connect(str(db))
-    helpers.create_raw_schema(con)
-    for table in ("touchpoints", "conversions"):
-        cols = [r[0] for r in con.execute(f"describe raw.{table}").fetchall()]
-        data = [c for c in cols if not c.startswith("_")]
-        con.execute(f"""insert into raw.{table} ({', '.join(data)}, _source_file, _source_row, _loaded_at)
-            select {', '.join(data)}, 'small', 0, now()
-            from read_parquet('{tmp / 'landing' / table}/**/*.parquet', hive_partitioning = false)""")
-    con.close()
-    env = {**os.environ, "DBT_TARGET": "duckdb", "BI_DUCKDB_PATH": str(db)}
-    run = subprocess.run(
-        [str(ROOT / ".venv/bin/dbt"), "build", "--project-dir", str(ROOT / "dbt"), "--profiles-dir",
-         str(ROOT / "dbt"), "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs"),
-         "--select", "+fct_attribution_paths", "+fct_attribution_touch_credits",
-         "--exclude", "test_type:data"],
-        env=env, capture_output=True, text=True, check=False)
-    assert run.returncode == 0, run.stdout[-3000:]
-    con = duckdb.connect(str(db), read_only=True)
-    from dagster_project.defs.attribution.assets import PATHS_SQL, RULE_CREDITS_SQL
-
-    paths, rules = con.sql(PATHS_SQL).pl(), con.sql(RULE_CREDITS_SQL).pl()
-    con.close()
-    settings = AttributionSettings(markov_order=1, bootstrap_resamples=200, seed=0)
-    j = group_journeys(paths)
-    fractions = rule_fractions(j, rules)
-    structure = build_structure(j, settings.markov_order)
-    point, prior = model_credits(j, fractions, settings, structure)
-    draws = bootstrap(j, fractions, settings, structure, prior)
-    truth = json.loads((tmp / "truth" / "attribution.json").read_text())
-    channels = list(j.channels)
-
-    def shares(conv):  # pooled over clients, touched channels only
-        c = conv[..., : len(channels)].sum(axis=-2)
-        return c / c.sum(axis=-1, keepdims=True)
-
-    t = np.array([truth["shapley_share"][c] for c in channels])
-    report = {}
-    for model in (*RULE, "markov", "shapley"):
-        est = shares(point[model][0])
-        boot = shares(draws[model][:, 0])
-        lo, hi = np.percentile(boot, [2.5, 97.5], axis=0)
-        big = t >= 0.05
-        report[model] = {
-            "max_error_big": float(np.abs(est - t)[big].max()),
-            "max_error_all": float(np.abs(est - t).max()),
-            "coverage": float(((t >= lo) & (t <= hi)).mean()),
-            "errors": dict(zip(channels, np.round((est - t) * 100, 2).tolist())),
-        }
-    report["pooled_p"] = dict(zip(channels, (-np.expm1(-prior.q)).tolist()))
+    truth = json.loads((small_sim / "truth" / "attribution.json").read_text())
+    report = evaluate(landing_sources(small_sim / "landing"), truth["shapley_share"],
+                      small_sim / "marts")
     report["true_p"] = truth["channel_conversion_params"]
-    print("\nattribution vs planted truth on small (points of share):")
-    for m, r in report.items():
-        if m in ("pooled_p", "true_p"):
-            continue
-        print(f"  {m:15s} max error (truth >= 5%) {r['max_error_big'] * 100:5.2f}  "
-              f"(all channels {r['max_error_all'] * 100:5.2f})  bootstrap coverage {r['coverage']:.0%}")
-    print("  pooled conversion probability (planted): " + ", ".join(
-        f"{c} {report['pooled_p'][c]:.3f} ({p:.2f})" for c, p in report["true_p"].items()))
+    print("\n" + summary(report, "noisy-OR truth, small seed 7"))
     return report
 
 
-def test_shapley_share_within_3_points_of_truth_on_small(small):
-    assert small["shapley"]["max_error_big"] <= 0.03
+@pytest.fixture(scope="module")
+def synergy(tmp_path_factory):
+    from dagster_project.devtools.attribution_truth import evaluate, summary
+    from dagster_project.simulator.synergy import synergy_journeys
+
+    data = synergy_journeys(n_clients=1000, seed=SEED)
+    report = evaluate({"touchpoints": data.touchpoints, "conversions": data.conversions},
+                      data.truth["shapley_share"], tmp_path_factory.mktemp("attr_synergy"))
+    print("\n" + summary(report, "logistic synergy truth, 1,000 clients, seed 7"))
+    return report
 
 
-def test_pooled_conversion_probabilities_recover_the_planted_ones(small):
-    """The Shapley value function's pooled noisy-OR, fitted on settled journeys, gives back each
-    channel's planted conversion probability p_j (counting recent orders without the recent
-    journeys that may still convert inflated them by a quarter)."""
-    for channel, p in small["true_p"].items():
-        assert small["pooled_p"][channel] == pytest.approx(p, abs=0.01), channel
+@pytest.fixture(params=["noisy_or", "synergy"])
+def truth_report(request):
+    return request.getfixturevalue(request.param)
 
 
-def test_truth_lies_inside_the_shapley_bootstrap_interval_for_most_channels(small):
-    assert small["shapley"]["coverage"] > 0.5
+def test_the_coverage_bound_is_the_smallest_miss_count_correct_intervals_exceed_rarely():
+    """For 11 channels and 95% intervals, X ~ Binomial(11, 0.05) misses: P(X > 3) = 0.0015 is
+    not below 0.001, P(X > 4) = 0.00011 is, so at most 4 channels may lie outside."""
+    assert binom.sf(3, 11, 0.05) >= 0.001 > binom.sf(4, 11, 0.05)
+    assert max_outside(11) == 4
+    assert max_outside(11, false_alarm=0.05) == 2  # P(X > 1) = 0.10, P(X > 2) = 0.015
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "small seed 7: Markov max error 6.6 points at order 1 (direct), 5.8 at order 3, on exactly "
-    "the simulated journeys. Removal-effect credit measures how much conversion flows through "
-    "a channel's states, i.e. its exposure among converting journeys, not its incremental "
-    "conversion probability: here it lands next to the rule-based models (5.3 points off), all "
-    "of which over-credit the widely seen, weakly converting channels (facebook, tiktok, "
-    "twitter) and under-credit direct, referral and paid search. test_markov_credit_follows_"
-    "exposure_like_the_rule_based_models shows it."))
-def test_markov_share_within_5_points_of_truth_on_small(small):
-    assert small["markov"]["max_error_big"] <= 0.05
+def test_shapley_share_within_3_points_of_truth(truth_report):
+    assert truth_report["models"]["shapley"]["max_error_big"] <= 0.03
 
 
-def test_markov_credit_follows_exposure_like_the_rule_based_models(small):
-    """Why Markov misses the Shapley truth: its errors per channel are the linear model's
-    pattern (correlation over the channels > 0.95), not noise, and no smaller."""
-    channels = list(small["markov"]["errors"])
-    markov = np.array([small["markov"]["errors"][c] for c in channels])
-    linear = np.array([small["linear"]["errors"][c] for c in channels])
-    assert np.corrcoef(markov, linear)[0, 1] > 0.95
-    assert small["markov"]["max_error_big"] >= small["linear"]["max_error_big"]
+def test_truth_lies_inside_the_shapley_bootstrap_interval_as_often_as_a_95_percent_interval(
+        truth_report):
+    shapley = truth_report["models"]["shapley"]
+    assert shapley["outside"] <= max_outside(truth_report["n_channels"])
+
+
+def test_shapley_beats_every_rule_based_model(truth_report):
+    """Shapley is at least 2 points closer to the truth than the best rule-based model; on the
+    synergy truth this does not hold by construction (its curve is not the prior's)."""
+    best_rule = min(truth_report["models"][m]["max_error_big"] for m in RULE)
+    assert truth_report["models"]["shapley"]["max_error_big"] < best_rule - 0.02
+
+
+def test_pooled_conversion_probabilities_recover_the_planted_ones(noisy_or):
+    """The Shapley prior's noisy-OR curve, fitted on settled journeys, gives back each channel's
+    planted conversion probability p_j (counting recent orders without the recent journeys that
+    may still convert inflated them by a quarter)."""
+    for channel, p in noisy_or["true_p"].items():
+        assert noisy_or["pooled_p"][channel] == pytest.approx(p, abs=0.01), channel
 
 
 def test_a_customers_journeys_never_interleave(small_sim):
@@ -181,7 +130,33 @@ def test_a_customers_journeys_never_interleave(small_sim):
     assert claimed["touchpoint_id"].is_unique().all()
 
 
-def test_shapley_beats_every_rule_based_model_on_small(small):
-    """Shapley is at least 2 points closer to the truth than the best rule-based model."""
-    best_rule = min(small[m]["max_error_big"] for m in RULE)
-    assert small["shapley"]["max_error_big"] < best_rule - 0.02
+def test_the_warehouse_rebuilds_the_simulated_journeys_after_the_first_lookback(small_sim, noisy_or):
+    """Journeys that start one lookback or more after the history begins are the simulated
+    ones: their conversion rate per channel set is the planted noisy-OR f(S) up to binomial
+    noise (mean squared standardised deviation ~1 over the sets with >= 100 journeys; 1.3 allows
+    for 275 sets' chi-square noise, sd ~ sqrt(2/275) ~ 0.09, by more than 3 sd). Journeys cut
+    at a window boundary inside a purchase opportunity (windows counted from a gap's first touch)
+    gave 2.3."""
+    import duckdb
+    import numpy as np
+
+    from dagster_project.devtools.attribution_truth import MARTS_DB
+    from dagster_project.simulator.shapley import noisy_or as noisy_or_table
+
+    truth = json.loads((small_sim / "truth" / "attribution.json").read_text())
+    channels = truth["channels"]
+    f = noisy_or_table(np.array([truth["channel_conversion_params"][c] for c in channels]))
+    with duckdb.connect(str(small_sim / "marts" / MARTS_DB), read_only=True) as con:
+        paths = pl.from_arrow(con.sql(
+            "select channel_path, converted from marts.fct_customer_paths "
+            "where channel_path is not null and is_settled and first_touch_at >= "
+            "(select min(touched_at) from raw.touchpoints) + interval 30 day").to_arrow_table())
+    bit = {c: 1 << i for i, c in enumerate(channels)}
+    cells = paths.with_columns(mask=pl.col("channel_path").str.split(" > ").list.unique()
+                               .list.eval(pl.element().replace_strict(bit, return_dtype=pl.Int64))
+                               .list.sum()).group_by("mask").agg(
+        pl.len().alias("n"), pl.col("converted").sum().alias("c")).filter(pl.col("n") >= 100)
+    n, c, m = (cells[k].to_numpy() for k in ("n", "c", "mask"))
+    z2 = (c - n * f[m]) ** 2 / (n * f[m] * (1 - f[m]))
+    assert len(z2) > 200
+    assert z2.mean() < 1.3

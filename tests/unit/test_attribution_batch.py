@@ -2,10 +2,11 @@
 
 - Markov removal effects (sub-systems, the order-1 block-inverse identity) against the chain
   written out from its definition: a dense transition matrix per client, the rows of the states
-  holding the removed channel set to zero;
+  holding the removed channel set to zero; the same for the value chain (rewards = order values);
 - the batched refits of the bootstrap (Markov, Shapley) against one fit per reweighting;
 - ``bootstrap`` against its plain form: one Poisson draw and one ``model_credits`` per resample
-  (with the pooled noisy-OR refitted on the resample, its weight kept).
+  (with the Shapley prior refitted on the resample, its weights kept); beyond the exact channel
+  limit the bootstrap's sampled Shapley credits against the exact ones, within sampling error.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import polars as pl
 import pytest
 
 from dagster_project.analytics.attribution import MODELS, RULE_MODELS, AttributionSettings
-from dagster_project.analytics.attribution import bootstrap as bootstrap_module
 from dagster_project.analytics.attribution.bootstrap import bootstrap
 from dagster_project.analytics.attribution.credits import model_credits
 from dagster_project.analytics.attribution.journeys import group_journeys
@@ -27,12 +27,11 @@ from dagster_project.analytics.attribution.markov import (
     markov_shares_batch,
 )
 from dagster_project.analytics.attribution.shapley import (
-    ShapleyPrior,
-    fit_noisy_or,
     shapley_attribution,
     shapley_credits_batch,
     shapley_pairs,
 )
+from dagster_project.analytics.attribution.shapley_prior import fit_shapley_prior, refit
 
 CHANNELS = "abcde"
 
@@ -55,13 +54,16 @@ def random_journeys(seed: int, n: int = 1500, clients: int = 3) -> pl.DataFrame:
     })
 
 
-def reference_removal_effects(df: pl.DataFrame, clients: tuple[str, ...], order: int) -> np.ndarray:
-    """Removal effects (clients x channels) from the chain's definition, one dense solve each."""
+def reference_removal_effects(df: pl.DataFrame, clients: tuple[str, ...], order: int,
+                              value: bool = False) -> np.ndarray:
+    """Removal effects (clients x channels) from the chain's definition, one dense solve each;
+    with ``value`` those of the expected conversion value (absorbing into conversion from a state
+    pays the mean order value of the journeys that converted there)."""
     out = np.zeros((len(clients), len(CHANNELS)))
     for i, client in enumerate(clients):
-        moves, ends = defaultdict(float), defaultdict(lambda: np.zeros(2))
-        for path, converted in df.filter(pl.col("client_id") == client).select(
-                "channel_path", "converted").iter_rows():
+        moves, ends = defaultdict(float), defaultdict(lambda: np.zeros(3))
+        for path, converted, revenue in df.filter(pl.col("client_id") == client).select(
+                "channel_path", "converted", "revenue").iter_rows():
             if path is None:
                 continue
             chans = path.split(" > ")
@@ -71,13 +73,14 @@ def reference_removal_effects(df: pl.DataFrame, clients: tuple[str, ...], order:
                 moves[state, nxt] += 1
                 state = nxt
             ends[state][0 if converted else 1] += 1
+            ends[state][2] += revenue if converted else 0.0
         states = sorted({s for pair in moves for s in pair}, key=lambda s: (len(s), s))
         at = {s: k for k, s in enumerate(states)}
         Q, conv, total = np.zeros((len(states),) * 2), np.zeros(len(states)), np.zeros(len(states))
         for (a, b), w in moves.items():
             Q[at[a], at[b]] += w
-        for s, (c, m) in ends.items():
-            conv[at[s]], total[at[s]] = c, c + m
+        for s, (c, m, v) in ends.items():
+            conv[at[s]], total[at[s]] = (v if value else c), c + m
         total += Q.sum(axis=1)
         Q, r = Q / total[:, None], conv / total
         keeps = [np.ones(len(states), bool)] + [np.array([ch not in s for s in states])
@@ -100,6 +103,23 @@ def test_markov_removal_effects_equal_the_chain_solved_from_its_definition(order
                                atol=1e-12)
 
 
+@pytest.mark.parametrize("order", [1, 2, 3])
+def test_markov_value_removal_effects_equal_the_value_chain_solved_from_its_definition(order):
+    """ChannelAttribution's var_value: the removal effects of the expected conversion value. Every
+    journey settled, so a group's settled conversions at its mean order value are exactly the
+    revenue of its converting journeys (the reference's rewards); the conversion removal
+    effects are unchanged by asking for the value ones."""
+    df = random_journeys(7).with_columns(is_settled=pl.lit(True))
+    j = group_journeys(df)
+    res = markov_attribution(j, order=order, value=True)
+    np.testing.assert_allclose(res.value_removal_effects,
+                               reference_removal_effects(df, j.clients, order, value=True),
+                               rtol=0, atol=1e-12)
+    np.testing.assert_allclose(res.removal_effects, markov_attribution(j, order=order).removal_effects,
+                               rtol=0, atol=1e-15)
+    assert np.abs(res.value_removal_effects - res.removal_effects).max() > 0.01  # they differ
+
+
 def reweightings(j, seed: int, B: int = 5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """B Poisson reweightings (G, B) of the journeys, conversions and revenue of the groups."""
     rng = np.random.default_rng(seed)
@@ -114,27 +134,34 @@ def test_batched_markov_refits_equal_one_fit_per_reweighting(order):
     j = group_journeys(random_journeys(2))
     s = build_structure(j, order)
     n, c, r = reweightings(j, 3)
-    got = markov_shares_batch(s, n, c)
+    got, got_value = markov_shares_batch(s, n, c, r)
     for b in range(n.shape[1]):
-        ref = markov_attribution(j.with_weights(n[:, b], c[:, b], r[:, b]), s).shares
-        np.testing.assert_allclose(got[b], ref, rtol=0, atol=1e-12)
+        ref = markov_attribution(j.with_weights(n[:, b], c[:, b], r[:, b]), s, value=True)
+        np.testing.assert_allclose(got[b], ref.shares, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(got_value[b], ref.value_shares, rtol=0, atol=1e-12)
+    assert markov_shares_batch(s, n, c)[1] is None
 
 
-@pytest.mark.parametrize("prior_strength, refit", [(0.5, False), (10.0, False), (300.0, True)])
-def test_batched_shapley_credits_equal_the_exact_shapley_of_each_reweighting(prior_strength, refit):
+@pytest.mark.parametrize("prior_strength, refitted", [(0.5, False), (10.0, False), (300.0, True)])
+def test_batched_shapley_credits_equal_the_exact_shapley_of_each_reweighting(prior_strength, refitted):
     j = group_journeys(random_journeys(4, clients=4))
-    _, _, q = shapley_attribution(j, prior_strength)
+    prior = fit_shapley_prior(j, prior_strength)
+    assert 0 < prior.pooled_strength < np.inf and prior.strength == prior_strength
     n, c, r = reweightings(j, 5)
     u = np.floor(c * 0.3)  # unsettled conversions: credited, not fitted on
-    if refit:  # one pooled curve per reweighting, fitted on it
-        q = fit_noisy_or(j.masks, n - u, c - u, j.n_channels)
-        assert q.shape == (j.n_channels, n.shape[1])
-        np.testing.assert_allclose(q[:, 2], fit_noisy_or(j.masks, (n - u)[:, 2], (c - u)[:, 2],
-                                                         j.n_channels))
-    conv, rev = shapley_credits_batch(shapley_pairs(j), n - u, c - u, c, r, q, prior_strength)
+    if refitted:  # one prior per reweighting, fitted on it (the weights kept)
+        prior = refit(prior, j, n - u, c - u)
+        assert prior.q.shape == (j.n_channels, n.shape[1])
+        one = fit_shapley_prior(j.with_weights(n[:, 2], c[:, 2], r[:, 2], u[:, 2]),
+                                prior.strength, prior.pooled_strength)
+        np.testing.assert_allclose(prior.column(2).q, one.q)
+        np.testing.assert_allclose(prior.column(2).rate(np.arange(32)), one.rate(np.arange(32)))
+    conv, rev = shapley_credits_batch(shapley_pairs(j), n - u, c - u, c, r, prior)
     for b in range(n.shape[1]):
-        ref_c, ref_r, _ = shapley_attribution(j.with_weights(n[:, b], c[:, b], r[:, b], u[:, b]),
-                                              prior_strength, q=q[:, b] if refit else q)
+        ref_c, ref_r = shapley_attribution(j.with_weights(n[:, b], c[:, b], r[:, b], u[:, b]),
+                                           prior.column(b) if refitted else prior,
+                                           max_exact_channels=15, tol=1e-3,
+                                           max_permutations=20_000, seed=0)
         np.testing.assert_allclose(conv[b], ref_c, rtol=1e-10, atol=1e-10)
         np.testing.assert_allclose(rev[b], ref_r, rtol=1e-10, atol=1e-8)
     # credits conserve each reweighting's touched conversions
@@ -173,22 +200,20 @@ def plain_bootstrap(j, fractions, settings, structure, prior) -> dict[str, np.nd
         m = rng.poisson(j.journeys - j.conversions).astype(float)
         c = settled + unsettled
         jb = j.with_weights(c + m, c, c * mean_rev, unsettled)
-        refit = ShapleyPrior(fit_noisy_or(jb.masks, jb.fit_journeys, jb.fit_conversions,
-                                          jb.n_channels), prior.strength)
-        credits, _ = model_credits(jb, fractions, settings, structure, refit)
+        refitted = fit_shapley_prior(jb, prior.strength, prior.pooled_strength)
+        credits, _ = model_credits(jb, fractions, settings, structure, refitted)
         for model, (cc, rr) in credits.items():
             draws[model].append(np.stack([cc, rr]))
     return {m: np.stack(v) for m, v in draws.items()}
 
 
-@pytest.mark.parametrize("order, exact_limit", [(1, 15), (3, 15), (1, 2)])
-def test_bootstrap_equals_one_model_fit_per_resample_with_the_same_draws(
-        order, exact_limit, monkeypatch):
-    # exact_limit 2: fewer channels allowed than present, so the per-resample Shapley path runs
-    monkeypatch.setattr(bootstrap_module, "MAX_EXACT_CHANNELS", exact_limit)
+@pytest.mark.parametrize("order, revenue_credit", [(1, "conversion_share"), (3, "conversion_share"),
+                                                   (2, "value_removal_effect")])
+def test_bootstrap_equals_one_model_fit_per_resample_with_the_same_draws(order, revenue_credit):
     j = group_journeys(random_journeys(6))
     fractions = random_fractions(j, 7)
-    settings = AttributionSettings(markov_order=order, bootstrap_resamples=7, seed=11)
+    settings = AttributionSettings(markov_order=order, markov_revenue_credit=revenue_credit,
+                                   bootstrap_resamples=7, seed=11)
     structure = build_structure(j, order)
     _, prior = model_credits(j, fractions, settings, structure)
     got = bootstrap(j, fractions, settings, structure, prior)
@@ -197,3 +222,30 @@ def test_bootstrap_equals_one_model_fit_per_resample_with_the_same_draws(
     for model in MODELS:
         assert got[model].shape == ref[model].shape == (7, 2, j.n_clients, len(CHANNELS) + 1)
         np.testing.assert_allclose(got[model], ref[model], rtol=1e-10, atol=1e-9)
+
+
+def test_bootstrap_beyond_the_exact_channel_limit_samples_the_shapley_credits_within_their_error():
+    """With max_exact_channels 2 (5 channels present) every resample's Shapley credits are
+    sampled (permutation sampling until each channel's standard error is <= tol x the client's
+    resampled total, conversions and revenue); the other models are exactly the plain ones. The
+    reference is the exact Shapley of the same draws: each sampled credit lies within 5 standard
+    errors, 5 tol x total (for the 7 x 3 x 5 x 2 = 210 comparisons of these fixed seeds,
+    P(any beyond) ~ 1e-4 under the normal approximation)."""
+    j = group_journeys(random_journeys(6))
+    fractions = random_fractions(j, 7)
+    tol = 5e-3
+    sampled = AttributionSettings(bootstrap_resamples=7, seed=11, max_exact_channels=2,
+                                  shapley_tolerance=tol, shapley_max_permutations=10**7)
+    exact = AttributionSettings(bootstrap_resamples=7, seed=11)
+    structure = build_structure(j, 1)
+    _, prior = model_credits(j, fractions, exact, structure)
+    got = bootstrap(j, fractions, sampled, structure, prior)
+    ref = plain_bootstrap(j, fractions, exact, structure, prior)
+    for model in MODELS[:-1]:
+        np.testing.assert_allclose(got[model], ref[model], rtol=1e-10, atol=1e-9)
+    totals = ref["linear"].sum(axis=-1, keepdims=True) - ref["linear"][..., -1:]  # touched
+    diff = np.abs(got["shapley"] - ref["shapley"])
+    assert (diff <= 5 * tol * totals).all()
+    assert diff.max() > 1e-9  # sampled, not the exact credits
+    np.testing.assert_allclose(got["shapley"].sum(axis=-1)[:, 0], ref["shapley"].sum(axis=-1)[:, 0],
+                               rtol=1e-9)  # every permutation conserves

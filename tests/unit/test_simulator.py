@@ -137,7 +137,7 @@ def test_shapley_matches_two_channel_closed_form():
     # two channels, noisy-OR: phi_1 = (p1 + f12 - p2) / 2 (average of marginal contributions)
     p = np.array([0.2, 0.5])
     f12 = 1 - 0.8 * 0.5
-    phi = shapley_by_set(p, np.array([3]))[0]
+    phi = shapley_by_set(noisy_or(p), np.array([3]))[0]
     assert phi == pytest.approx([(0.2 + f12 - 0.5) / 2, (0.5 + f12 - 0.2) / 2])
     assert phi.sum() == pytest.approx(f12)
 

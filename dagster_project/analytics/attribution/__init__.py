@@ -1,21 +1,29 @@
 """Multi-touch attribution: rule-based, Markov and Shapley credit, intervals, ROI, post impact.
 
 One module per concept: ``journeys`` (grouping and encoding journeys), ``rule_based`` (the
-warehouse's rule credits regrouped), ``markov``, ``shapley``, ``bootstrap`` (intervals),
-``comparison`` (the recommended model), ``credits`` (every model side by side: ``attribute``),
+warehouse's rule credits regrouped), ``markov``, ``shapley`` and ``shapley_prior`` (the prior of
+its value function), ``bootstrap`` (intervals), ``comparison`` (the recommended model), ``credits`` (every model side by side: ``attribute``),
 ``conservation``, ``roi`` and ``post_impact`` (revenue per post and its drivers); ``settings``
 holds the model names and the analyst's settings.
 """
 
-from .conservation import conservation_errors
+from .conservation import ConservationCheck, check_conservation, conservation_errors
 from .credits import AttributionResult, attribute
 from .journeys import NONE_CHANNEL, Journeys, group_journeys
 from .post_impact import PostImpact, post_revenue_impact
 from .roi import channel_roi
-from .settings import DATA_DRIVEN_MODELS, FALLBACK_MODEL, MODELS, RULE_MODELS, AttributionSettings
+from .settings import (
+    DATA_DRIVEN_MODELS,
+    FALLBACK_MODEL,
+    MARKOV_REVENUE_CREDITS,
+    MODELS,
+    RULE_MODELS,
+    AttributionSettings,
+)
 
 __all__ = [
-    "DATA_DRIVEN_MODELS", "FALLBACK_MODEL", "MODELS", "NONE_CHANNEL", "RULE_MODELS",
-    "AttributionResult", "AttributionSettings", "Journeys", "PostImpact", "attribute",
-    "channel_roi", "conservation_errors", "group_journeys", "post_revenue_impact",
+    "DATA_DRIVEN_MODELS", "FALLBACK_MODEL", "MARKOV_REVENUE_CREDITS", "MODELS", "NONE_CHANNEL",
+    "RULE_MODELS", "AttributionResult", "AttributionSettings", "ConservationCheck", "Journeys",
+    "PostImpact", "attribute", "channel_roi", "check_conservation", "conservation_errors",
+    "group_journeys", "post_revenue_impact",
 ]

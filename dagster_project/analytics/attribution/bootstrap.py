@@ -8,15 +8,8 @@ import scipy.sparse as sp
 from .journeys import Journeys
 from .markov import build_structure, markov_shares_batch
 from .settings import MODELS, RULE_MODELS, AttributionSettings
-from .shapley import (
-    MAX_EXACT_CHANNELS,
-    ShapleyPrior,
-    fit_noisy_or,
-    fit_shapley_prior,
-    shapley_attribution,
-    shapley_credits_batch,
-    shapley_pairs,
-)
+from .shapley import shapley_attribution, shapley_credits_batch, shapley_options, shapley_pairs
+from .shapley_prior import ShapleyPrior, fit_shapley_prior, pooled_sets, refit
 
 BOOTSTRAP_CHUNK = 4  # resamples refitted together (larger chunks only add memory traffic)
 
@@ -25,10 +18,11 @@ def bootstrap(j: Journeys, fractions, settings: AttributionSettings, structure=N
               prior: ShapleyPrior | None = None) -> dict[str, np.ndarray]:
     """Per model, (resamples, 2, n_clients, K+1) bootstrap credits (conversions, revenue).
 
-    The Shapley model's pooled curve (its hazards q) is refitted on every resample: when the
-    clients follow it, the empirical-Bayes weight is large (about 123,000 pseudo-journeys on
-    `small`), the curve is most of v, and its sampling error most of the pooled shares' error. Its weight k, a hyperparameter, keeps the value of ``prior``
-    (fitted on all journeys when not given).
+    The Shapley model's prior (the noisy-OR hazards q and the pooled channel-set rates) is
+    refitted on every resample: when the clients follow it, the client-level empirical-Bayes
+    weight is large, the prior is most of v, and its sampling error most of the pooled shares'
+    error. Its weights k0 and k, hyperparameters, keep the values of ``prior`` (fitted on all
+    journeys when not given).
 
     Every resample gets what ``model_credits`` gives on it, computed ``BOOTSTRAP_CHUNK``
     resamples at a time: their Poisson draws in one call (the same numbers, in the same order, as
@@ -36,12 +30,15 @@ def bootstrap(j: Journeys, fractions, settings: AttributionSettings, structure=N
     groups' non-zero counts are drawn), the rule-based credits and the client totals as one
     sparse product (they are linear in the resampled conversions), the Markov chains on the
     shared ``structure`` (``markov_shares_batch``) and the exact Shapley credits over the shared
-    subset pairs (``shapley_credits_batch``; beyond the exact limit, ``shapley_attribution``'s
-    sampled credits of each resample)."""
+    subset pairs (``shapley_credits_batch``; beyond ``settings.max_exact_channels``,
+    ``shapley_attribution``'s sampled credits of each resample, seeded by ``settings.seed``)."""
     rng = np.random.default_rng(settings.seed)
     structure = structure or build_structure(j, settings.markov_order)
-    prior = prior or fit_shapley_prior(j, settings.prior_strength)
-    pairs = shapley_pairs(j) if j.n_channels <= MAX_EXACT_CHANNELS else None
+    prior = prior or fit_shapley_prior(j, settings.prior_strength, settings.pooled_prior_strength)
+    exact = j.n_channels <= settings.max_exact_channels
+    pairs = shapley_pairs(j) if exact else None
+    pool = pooled_sets(j)
+    value = settings.markov_revenue_credit == "value_removal_effect"
     G, n, K1, R = len(j.length), j.n_clients, j.n_channels + 1, settings.bootstrap_resamples
     mean_rev = j.mean_order_value
     linear = _linear_credits(j, fractions, mean_rev)
@@ -59,18 +56,19 @@ def bootstrap(j: Journeys, fractions, settings: AttributionSettings, structure=N
             draws[model][lo:lo + B] = out[:, i]
         totals = out[:, -1]  # (B, 2, n, K1): touched totals in column 0, untouched in column 1
         untouched = totals[..., 1:2]
-        shares = markov_shares_batch(structure, fj, fc)
+        shares, value_shares = markov_shares_batch(structure, fj, fc,
+                                                   fc * mean_rev[:, None] if value else None)
+        credit_shares = np.stack([shares, value_shares if value else shares], axis=1)
         draws["markov"][lo:lo + B] = np.concatenate(
-            [shares[:, None] * totals[..., :1], untouched], axis=-1)
-        q = fit_noisy_or(j.masks, fj, fc, j.n_channels)  # (K, B)
-        if pairs is not None:
-            sc, sr = shapley_credits_batch(pairs, fj, fc, c, c * mean_rev[:, None], q,
-                                           prior.strength)
+            [credit_shares * totals[..., :1], untouched], axis=-1)
+        resampled = refit(prior, j, fj, fc, pool)  # (K, B) hazards, (sets, B) pooled counts
+        if exact:
+            sc, sr = shapley_credits_batch(pairs, fj, fc, c, c * mean_rev[:, None], resampled)
         else:
             sc, sr = map(np.stack, zip(*(
                 shapley_attribution(j.with_weights(fj[:, b] + cm[1, :, b], c[:, b],
                                                    c[:, b] * mean_rev, cm[1, :, b]),
-                                    prior.strength, seed=settings.seed, q=q[:, b])[:2]
+                                    resampled.column(b), **shapley_options(settings))
                 for b in range(B))))
         draws["shapley"][lo:lo + B] = np.concatenate(
             [np.stack([sc, sr], axis=1), untouched], axis=-1)

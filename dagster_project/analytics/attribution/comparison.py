@@ -8,7 +8,8 @@ import polars as pl
 from .journeys import Journeys
 from .markov import build_structure, markov_end_probability
 from .settings import DATA_DRIVEN_MODELS, FALLBACK_MODEL, MODELS, AttributionSettings
-from .shapley import fit_shapley_prior, shapley_set_probability
+from .shapley import shapley_set_probability
+from .shapley_prior import fit_shapley_prior
 
 
 def held_out_log_loss(j: Journeys, settings: AttributionSettings, structure=None
@@ -26,10 +27,10 @@ def held_out_log_loss(j: Journeys, settings: AttributionSettings, structure=None
                            j.unsettled)
     groups = np.flatnonzero((j.length > 0) & (tc + tn > 0))
     structure = structure or build_structure(j, settings.markov_order)
-    prior = fit_shapley_prior(train, settings.prior_strength)
+    prior = fit_shapley_prior(train, settings.prior_strength, settings.pooled_prior_strength)
     probs = {
         "markov": markov_end_probability(train, groups, settings.markov_order, structure),
-        "shapley": shapley_set_probability(train, groups, prior.q, prior.strength),
+        "shapley": shapley_set_probability(train, groups, prior),
     }
     n = j.n_clients
     test_n = np.bincount(j.client[groups], (tc + tn)[groups], n)
@@ -46,32 +47,51 @@ def compare_models(j: Journeys, attribution: pl.DataFrame, settings: Attribution
                    structure=None) -> pl.DataFrame:
     """Channel shares per model side by side, their disagreement and the recommended model.
 
-    Rule: a client with at least ``min_journeys`` journeys and ``min_conversions`` conversions gets
-    the data-driven model (markov or shapley) whose conversion-probability estimate has the lower
-    log-loss on held-out journeys (a ``holdout_fraction`` of each path group, seeded); the Markov
-    estimate of a journey is P(conversion | its last state), the Shapley one v(its channel set).
-    Other clients get position_based (no fitted parameters; it credits both the opening and the
-    closing touch). The reason, with the figures, is stored with the choice.
+    Rules, in this order (the first that applies decides, and its reason is stored with the
+    choice):
+    1. fewer than ``min_journeys`` journeys (all the client's journeys, settled or not, with or
+       without a touch): position_based;
+    2. fewer than ``min_conversions`` conversions: position_based;
+    3. no held-out journey with a touch (e.g. every order without a touch): position_based;
+    4. else the data-driven model (markov or shapley) whose conversion-probability estimate has
+       the lower log-loss on held-out journeys (a ``holdout_fraction`` of each path group,
+       seeded; shapley on a tie); the Markov estimate of a journey is P(conversion | its last
+       state), the Shapley one v(its channel set).
+    position_based has no fitted parameters and credits both the opening and the closing touch.
+    ``disagreement`` is max - min of the channel's conversion share over the models.
     """
     ll_m, ll_s, test_n = held_out_log_loss(j, settings, structure)
     journeys = np.bincount(j.client, j.journeys, j.n_clients)
     conversions = np.bincount(j.client, j.conversions, j.n_clients)
-    enough = (journeys >= settings.min_journeys) & (conversions >= settings.min_conversions) & (test_n > 0)
-    best = np.where(ll_s <= ll_m, "shapley", "markov")
-    recommended = np.where(enough, best, FALLBACK_MODEL)
-    reason = [
-        (f"{b}: held-out log-loss {min(a, c):.4f} vs {'markov' if b == 'shapley' else 'shapley'} "
-         f"{max(a, c):.4f} on {int(t)} held-out journeys")
-        if e else
-        (f"{FALLBACK_MODEL}: too few journeys for a data-driven model ({int(n_)} journeys, "
-         f"{int(cv)} conversions; need {settings.min_journeys} and {settings.min_conversions})")
-        for e, b, a, c, t, n_, cv in zip(enough, best, ll_m, ll_s, test_n, journeys, conversions)
-    ]
-    clients = pl.DataFrame({
+    shapley_wins = pl.col("logloss_shapley") <= pl.col("logloss_markov")
+    best, other = (pl.when(shapley_wins).then(pl.lit(a)).otherwise(pl.lit(b))
+                   for a, b in (("shapley", "markov"), ("markov", "shapley")))
+    loss = [pl.col(c).round(4).cast(pl.String) for c in ("logloss_shapley", "logloss_markov")]
+    count = [pl.col(c).cast(pl.Int64).cast(pl.String)
+             for c in ("journeys", "conversions", "heldout_journeys")]
+    too_few = [pl.col("journeys") < settings.min_journeys,
+               pl.col("conversions") < settings.min_conversions, pl.col("heldout_journeys") == 0]
+    reason = (
+        pl.when(too_few[0])
+        .then(pl.format(f"{FALLBACK_MODEL}: {{}} journeys, fewer than min_journeys "
+                        f"{settings.min_journeys} for a data-driven model", count[0]))
+        .when(too_few[1])
+        .then(pl.format(f"{FALLBACK_MODEL}: {{}} conversions, fewer than min_conversions "
+                        f"{settings.min_conversions} for a data-driven model", count[1]))
+        .when(too_few[2])
+        .then(pl.lit(f"{FALLBACK_MODEL}: no held-out journey with a touch to compare the "
+                     "data-driven models on"))
+        .otherwise(pl.format("{}: held-out log-loss {} vs {} {} on {} held-out journeys", best,
+                             pl.when(shapley_wins).then(loss[0]).otherwise(loss[1]), other,
+                             pl.when(shapley_wins).then(loss[1]).otherwise(loss[0]), count[2]))
+    )
+    clients = pl.DataFrame({  # log-losses are null without held-out journeys
         "client_id": list(j.clients), "journeys": journeys, "conversions": conversions,
         "heldout_journeys": test_n, "logloss_markov": ll_m, "logloss_shapley": ll_s,
-        "recommended_model": recommended, "recommendation_reason": reason,
-    })
+    }).fill_nan(None).with_columns(
+        pl.when(pl.any_horizontal(too_few)).then(pl.lit(FALLBACK_MODEL)).otherwise(best)
+        .alias("recommended_model"),
+        reason.alias("recommendation_reason"))
     wide = attribution.pivot(on="attribution_model", index=["client_id", "channel"],
                              values="conversion_share").fill_null(0.0)
     shares = [m for m in MODELS if m in wide.columns]

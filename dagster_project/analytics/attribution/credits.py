@@ -6,7 +6,8 @@ client x channel path x model x channel). Models:
 
 - rule based (first_touch, last_touch, linear, time_decay, position_based): the warehouse's
   credits; here they are only regrouped so that the bootstrap can resample them;
-- markov (``markov``): removal effects of an order-1..3 absorbing chain;
+- markov (``markov``): removal effects of an order-1..3 absorbing chain (revenue by the
+  conversion shares, or by the value removal effects: ``markov_revenue_credit``);
 - shapley (``shapley``): path-level Shapley values of a conversion-probability game.
 
 Conservation: every model gives each client's touched conversions (and revenue) to its channels
@@ -19,7 +20,7 @@ Poisson(m) non-converting journeys (n, m the group's counts) -- the large-sample
 resampling journeys with replacement, vectorized over groups. The revenue of a group scales with
 its converting count (its journeys keep the group's mean order value; the spread of order values
 within a group is not resampled). Every model is refitted on every resample, the Shapley
-model's pooled noisy-OR included (its empirical-Bayes weight k is held: see ``bootstrap``); the
+model's prior included (its empirical-Bayes weights are held: see ``bootstrap``); the
 interval is the 2.5%-97.5% percentile range of the credit.
 """
 
@@ -37,14 +38,15 @@ from .journeys import NONE_CHANNEL, Journeys, group_journeys, per_client_totals
 from .markov import build_structure, markov_attribution
 from .rule_based import rule_fractions
 from .settings import MODELS, RULE_MODELS, AttributionSettings
-from .shapley import ShapleyPrior, fit_shapley_prior, shapley_attribution
+from .shapley import shapley_attribution, shapley_options
+from .shapley_prior import ShapleyPrior, fit_shapley_prior
 
 
 @dataclass(frozen=True)
 class AttributionResult:
     channel_attribution: pl.DataFrame  # client x channel x model, with intervals
     model_comparison: pl.DataFrame  # client x channel: shares per model, disagreement, recommendation
-    shapley_prior: ShapleyPrior  # pooled noisy-OR hazards per channel and their weight
+    shapley_prior: ShapleyPrior  # noisy-OR hazards, pooled channel-set rates and their weights
     channels: tuple[str, ...]  # the channels of shapley_prior.q
 
 
@@ -60,11 +62,12 @@ def model_credits(j: Journeys, fractions, settings: AttributionSettings, structu
     for model, (fc, fr) in fractions.items():
         out[model] = (by_client @ (fc * j.conversions[:, None]), by_client @ (fr * j.revenue[:, None]))
     tc, tr, uc, ur = per_client_totals(j)
-    mk = markov_attribution(j, structure, settings.markov_order)
+    value = settings.markov_revenue_credit == "value_removal_effect"
+    mk = markov_attribution(j, structure, settings.markov_order, value=value)
     out["markov"] = (np.column_stack([mk.shares * tc[:, None], uc]),
-                     np.column_stack([mk.shares * tr[:, None], ur]))
-    prior = prior or fit_shapley_prior(j, settings.prior_strength)
-    sc, sr, _ = shapley_attribution(j, prior.strength, seed=settings.seed, q=prior.q)
+                     np.column_stack([(mk.value_shares if value else mk.shares) * tr[:, None], ur]))
+    prior = prior or fit_shapley_prior(j, settings.prior_strength, settings.pooled_prior_strength)
+    sc, sr = shapley_attribution(j, prior, **shapley_options(settings))
     out["shapley"] = (np.column_stack([sc, uc]), np.column_stack([sr, ur]))
     return out, prior
 

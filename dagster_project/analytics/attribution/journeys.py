@@ -91,7 +91,16 @@ class Journeys:
 def group_journeys(df: pl.DataFrame, channels: list[str] | None = None) -> Journeys:
     """Group journeys (``client_id``, ``channel_path`` 'a > b' or null, ``converted``, ``revenue``,
     optional ``journeys`` count and ``is_settled`` flag per row) by client and path, and encode
-    the paths. Non-converting journeys must be settled (leave out those that may still convert)."""
+    the paths. Non-converting journeys must be settled (leave out those that may still convert).
+
+    A path is channel names separated by '>' (the warehouse writes ' > '); each name is trimmed
+    of surrounding whitespace, and an empty name (a non-null path '', 'a > > b', 'a >') is a
+    ValueError naming the client and the path. A null path is a journey without a touch.
+
+    A row with a ``journeys`` weight w stands for w identical journeys: w journeys, w conversions
+    when ``converted``, and ``revenue`` is the row's TOTAL revenue (of its w conversions), not
+    the revenue per journey; a group's revenue is the sum of its rows' revenue."""
+    _check_channel_names(df)
     weight = pl.col("journeys") if "journeys" in df.columns else pl.lit(1)
     settled = pl.col("is_settled") if "is_settled" in df.columns else pl.lit(True)
     if "is_settled" in df.columns:
@@ -121,8 +130,8 @@ def group_journeys(df: pl.DataFrame, channels: list[str] | None = None) -> Journ
     steps = grouped.select(
         pl.int_range(pl.len()).alias("g"),
         pl.when(pl.col("channel_path") == "").then(pl.lit([], dtype=pl.List(pl.String)))
-        .otherwise(pl.col("channel_path").str.split(SEPARATOR)).alias("step"),
-    ).explode("step").drop_nulls("step")
+        .otherwise(pl.col("channel_path").str.split(SEPARATOR.strip())).alias("step"),
+    ).explode("step").drop_nulls("step").with_columns(pl.col("step").str.strip_chars())
     if channels is None:
         channels = sorted(steps["step"].unique().to_list())
     index = {c: i for i, c in enumerate(channels)}
@@ -150,6 +159,20 @@ def group_journeys(df: pl.DataFrame, channels: list[str] | None = None) -> Journ
         path_text=grouped["channel_path"].to_numpy(),
         unsettled=grouped["unsettled"].to_numpy().astype(float),
     )
+
+
+def _check_channel_names(df: pl.DataFrame) -> None:
+    """ValueError naming the first clients and paths that hold an empty channel name."""
+    bad = (
+        df.lazy().select("client_id", "channel_path").drop_nulls("channel_path").unique()
+        .filter(pl.col("channel_path").str.split(SEPARATOR.strip())
+                .list.eval(pl.element().str.strip_chars() == "").list.any())
+        .sort("client_id", "channel_path").collect()
+    )
+    if bad.height:
+        shown = "; ".join(f"client {c!r} path {p!r}" for c, p in bad.head(5).iter_rows())
+        raise ValueError(f"channel_path holds an empty channel name in {bad.height} client x path "
+                         f"pair(s): {shown}")
 
 
 def per_client_totals(j: Journeys) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

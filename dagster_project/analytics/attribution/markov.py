@@ -4,14 +4,27 @@ Model (Anderl et al. 2016, "Mapping the customer journey"; the ChannelAttributio
 each journey of a client is a walk start -> s_1 -> ... -> s_n -> (conversion | null), where the
 state s_t of an order-k chain is the tuple of the last k channels up to touch t (shorter at the
 start of the journey). Transition probabilities are the observed transition counts over the
-client's settled journeys (see ``journeys``) divided by the counts out of each state. P(conversion) is the absorption
-probability into `conversion` from `start`, solved exactly: with Q the transient-to-transient
+client's settled journeys (see ``journeys``) divided by the counts out of each state.
+P(conversion) is the absorption probability into `conversion` from `start`, solved exactly: with Q the transient-to-transient
 matrix and r the transient-to-conversion vector, x = (I - Q)^-1 r and P = x[start].
 
 Removal effect of channel c: RE_c = 1 - P_-c / P, where P_-c is the same absorption probability
 when every state containing c leads to null (its row of Q and r set to zero). Credit: the
-client's touched conversions (and revenue) split in proportion to RE_c (normalised to sum 1),
-as in ChannelAttribution.
+client's touched conversions split in proportion to RE_c (normalised to sum 1), as in
+ChannelAttribution.
+
+Revenue (``markov_revenue_credit`` of ``AttributionSettings``):
+- ``conversion_share`` (default): the client's touched revenue split by the same conversion
+  shares RE_c / sum RE. This is not ChannelAttribution's value attribution: a channel whose
+  journeys convert often but with small orders gets the revenue share of its conversions.
+- ``value_removal_effect``: ChannelAttribution's ``var_value`` (the removal effect of the
+  expected conversion value), computed exactly. The chain absorbs into conversion with a reward,
+  the order value: r_v[s] = (value of the settled conversions ending in s, each at its group's
+  mean order value) / (the counts out of s), so x_v = (I - Q)^-1 r_v is the expected conversion
+  value from each state and V = x_v[start]; RE^v_c = 1 - V_-c / V on the same removed chains,
+  and the touched revenue is split by RE^v_c / sum RE^v (ChannelAttribution estimates the same
+  quantity by simulating paths). A client whose settled conversions carry no value keeps its
+  conversion shares, so its revenue is still conserved.
 
 Exact solution, no Monte-Carlo: all clients are solved together as one block-diagonal sparse
 system (scipy SuperLU, natural order: the states of a client are numbered together, so the LU
@@ -20,8 +33,9 @@ fill stays inside the client blocks). P_-c only needs the sub-system of the stat
 1 a client has a single state d holding c, and the block-inverse identity
 (A_NN)^-1 = M_NN - M_Nd M_dN / M_dd (M = A^-1) gives P_-c = x[start] - M[start, d] x[d] / M[d, d]
 from the one factorization of A: the columns M[:, d] of all clients and channels are K more
-right-hand sides. ``markov_shares_batch`` refits the chain for many reweightings of the journeys
-(a bootstrap) on the same structure: counts by sparse products, one solve per reweighting.
+right-hand sides, and r_v (the value chain) one more. ``markov_shares_batch`` refits the chain
+for many reweightings of the journeys (a bootstrap) on the same structure: counts by sparse
+products, one solve per reweighting.
 """
 
 from __future__ import annotations
@@ -77,7 +91,7 @@ class MarkovStructure:
 
 def build_structure(j: Journeys, order: int = 1) -> MarkovStructure:
     if order not in (1, 2, 3):
-        raise ValueError("Markov order must be 1, 2 or 3")
+        raise ValueError(f"markov_order must be 1, 2 or 3, got {order}")
     K, G = j.n_channels, len(j.length)
     base = K + 1
     # the touches of all groups in path order (paths are left-aligned), with group and position
@@ -116,12 +130,16 @@ class MarkovResult:
     conversion_probability: np.ndarray  # (n_clients,) P(conversion) of the full chain
     removal_effects: np.ndarray  # (n_clients, n_channels)
     shares: np.ndarray  # (n_clients, n_channels) RE normalised per client (0 when no conversion)
+    # with values: the value chain's (module docstring); value_shares falls back to shares
+    expected_value: np.ndarray | None = None  # (n_clients,) V, expected conversion value
+    value_removal_effects: np.ndarray | None = None  # (n_clients, n_channels)
+    value_shares: np.ndarray | None = None  # (n_clients, n_channels)
 
 
-def markov_attribution(j: Journeys, structure: MarkovStructure | None = None, order: int = 1
-                       ) -> MarkovResult:
+def markov_attribution(j: Journeys, structure: MarkovStructure | None = None, order: int = 1,
+                       value: bool = False) -> MarkovResult:
     """Removal effects and credit shares per client (see the module docstring), fitted on the
-    settled journeys."""
+    settled journeys; with ``value``, also those of the expected conversion value."""
     s = structure or build_structure(j, order)
     n = s.n_states
     fj, fc = j.fit_journeys, j.fit_conversions
@@ -129,25 +147,33 @@ def markov_attribution(j: Journeys, structure: MarkovStructure | None = None, or
     has = s.last_state >= 0
     to_conv = np.bincount(s.last_state[has], fc[has], minlength=n)
     to_null = np.bincount(s.last_state[has], (fj - fc)[has], minlength=n)
-    return _solve(s, through, to_conv, to_null)
+    to_value = (np.bincount(s.last_state[has], (fc * j.mean_order_value)[has], minlength=n)
+                if value else None)
+    return _solve(s, through, to_conv, to_null, to_value)
 
 
-def markov_shares_batch(s: MarkovStructure, journeys: np.ndarray, conversions: np.ndarray
-                        ) -> np.ndarray:
+def markov_shares_batch(s: MarkovStructure, journeys: np.ndarray, conversions: np.ndarray,
+                        values: np.ndarray | None = None
+                        ) -> tuple[np.ndarray, np.ndarray | None]:
     """Credit shares (B, n_clients, n_channels) of B reweightings of the groups of ``s``
     (settled journeys and conversions: (G, B)), each as ``markov_attribution`` of the
-    reweighted journeys."""
+    reweighted journeys; with ``values`` (the settled conversions' value, (G, B)) also the
+    value shares, else None."""
     edges, last = s.incidence
     through = edges @ journeys
     to_conv = last @ conversions
     to_null = last @ (journeys - conversions)
-    return np.stack([_solve(s, through[:, b], to_conv[:, b], to_null[:, b]).shares
-                     for b in range(journeys.shape[1])])
+    to_value = None if values is None else last @ values
+    fits = [_solve(s, through[:, b], to_conv[:, b], to_null[:, b],
+                   None if to_value is None else to_value[:, b]) for b in range(journeys.shape[1])]
+    return (np.stack([f.shares for f in fits]),
+            None if values is None else np.stack([f.value_shares for f in fits]))
 
 
-def _solve(s: MarkovStructure, through: np.ndarray, to_conv: np.ndarray, to_null: np.ndarray
-           ) -> MarkovResult:
-    """The chain of the given transition, conversion and null counts, solved exactly."""
+def _solve(s: MarkovStructure, through: np.ndarray, to_conv: np.ndarray, to_null: np.ndarray,
+           to_value: np.ndarray | None = None) -> MarkovResult:
+    """The chain of the given transition, conversion and null counts (and conversion value),
+    solved exactly: every reward vector is one more right-hand side of the same systems."""
     n, K = s.n_states, s.contains.shape[0]
     out = np.bincount(s.edge_from, through, minlength=n) + to_conv + to_null
     inv = np.divide(1.0, out, out=np.zeros(n), where=out > 0)
@@ -155,33 +181,37 @@ def _solve(s: MarkovStructure, through: np.ndarray, to_conv: np.ndarray, to_null
     values = values.copy()
     values[slot] -= through * inv[s.edge_from]  # A = I - Q
     A = sp.csc_matrix((values, indices, indptr), shape=(n, n))
-    r = to_conv * inv
+    R = np.column_stack([to_conv] + ([] if to_value is None else [to_value])) * inv[:, None]
+    m = R.shape[1]
     if s.order == 1:  # one state d per client and channel: block-inverse identity
-        X = splu(A, permc_spec="NATURAL").solve(np.column_stack([r, s.contains.T]))
-        x, M = X[:, 0], X[:, 1:]
-        base = x[s.start]
-        removed = np.repeat(base[:, None], K, axis=1)
+        X = splu(A, permc_spec="NATURAL").solve(np.column_stack([R, s.contains.T]))
+        x, M = X[:, :m], X[:, m:]
+        base = x[s.start]  # (n_clients, m)
+        removed = np.repeat(base[:, None, :], K, axis=1)  # (n_clients, K, m)
         ch, d = np.nonzero(s.contains)
         cl = s.state_client[d]
         st = s.start[cl]
-        removed[cl, ch] = x[st] - M[st, ch] * x[d] / M[d, ch]
+        removed[cl, ch] = x[st] - (M[st, ch] / M[d, ch])[:, None] * x[d]
     else:  # one sub-system per channel: the states without it
-        base = splu(A, permc_spec="NATURAL").solve(r)[s.start]
-        removed = np.empty((len(s.start), K))
+        base = splu(A, permc_spec="NATURAL").solve(R)[s.start]
+        removed = np.empty((len(s.start), K, m))
         for c in range(K):
             keep = np.flatnonzero(~s.contains[c])
             if len(keep) == n:
                 removed[:, c] = base
                 continue
             sub = A[keep][:, keep].tocsc()
-            x = splu(sub, permc_spec="NATURAL").solve(r[keep])
+            x = splu(sub, permc_spec="NATURAL").solve(R[keep])
             removed[:, c] = x[np.searchsorted(keep, s.start)]
-    re = np.divide(base[:, None] - removed, base[:, None], out=np.zeros_like(removed),
-                   where=base[:, None] > 0)
-    re = np.clip(re, 0.0, 1.0)
+    b = base[:, None, :]
+    re = np.clip(np.divide(b - removed, b, out=np.zeros_like(removed), where=b > 0), 0.0, 1.0)
     total = re.sum(axis=1, keepdims=True)
     shares = np.divide(re, total, out=np.zeros_like(re), where=total > 0)
-    return MarkovResult(base, re, shares)
+    if to_value is None:
+        return MarkovResult(base[:, 0], re[..., 0], shares[..., 0])
+    valued = total[:, :, 1] > 0
+    return MarkovResult(base[:, 0], re[..., 0], shares[..., 0], base[:, 1], re[..., 1],
+                        np.where(valued, shares[..., 1], shares[..., 0]))
 
 
 def markov_end_probability(train: Journeys, test_groups: np.ndarray, order: int,

@@ -13,7 +13,8 @@ def rule_fractions(j: Journeys, rule_credits: pl.DataFrame) -> dict[str, tuple[n
     """Per model, the share of a group's conversions and of its revenue per channel (G x K+1).
 
     ``rule_credits``: client_id, channel_path (null without touches), attribution_model, channel,
-    credit, revenue_credit, summed over the group's conversions.
+    credit, revenue_credit, summed over the group's conversions. Channel names are trimmed, as
+    in ``group_journeys``; the path text is matched as it is.
     """
     channels = (*j.channels, NONE_CHANNEL)
     keys = pl.DataFrame({
@@ -22,7 +23,7 @@ def rule_fractions(j: Journeys, rule_credits: pl.DataFrame) -> dict[str, tuple[n
     }).with_row_index("g")
     rc = rule_credits.with_columns(pl.col("channel_path").fill_null(""), pl.col("client_id").cast(pl.String))
     joined = rc.join(keys, on=["client_id", "channel_path"], how="inner").with_columns(
-        pl.col("channel").replace_strict({c: i for i, c in enumerate(channels)},
+        pl.col("channel").str.strip_chars().replace_strict({c: i for i, c in enumerate(channels)},
                                          return_dtype=pl.Int64).alias("ch"))
     G, K1 = len(j.length), len(channels)
     out = {}

@@ -20,6 +20,19 @@ def _a(x) -> np.ndarray:
     return np.asarray(x, dtype=float)
 
 
+#: sums of squared deviations below this share of the sum of squares are rounding noise: 0
+ROUNDING = 1e-10
+
+
+def sum_sq_dev(n, sum_y, sum_y2) -> np.ndarray:
+    """``sum (y - mean)^2 = sum_y2 - sum_y^2 / n`` from sums, 0 when it is rounding noise (at
+    most :data:`ROUNDING` x ``sum_y2`` in size: a constant 0.1 over 1,000 units leaves 1.8e-15)."""
+    n, sum_y, sum_y2 = _a(n), _a(sum_y), _a(sum_y2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = sum_y2 - sum_y * sum_y / n
+    return np.where(np.abs(s) <= ROUNDING * np.abs(sum_y2), 0.0, s)
+
+
 def mean_estimate(n, sum_y, sum_y2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sample mean, its variance ``s^2 / n`` and the unit-level sample variance ``s^2``.
 
@@ -27,7 +40,7 @@ def mean_estimate(n, sum_y, sum_y2) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     n, sum_y, sum_y2 = _a(n), _a(sum_y), _a(sum_y2)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = sum_y / n
-        var = np.maximum(sum_y2 - sum_y * mean, 0.0) / (n - 1)
+        var = np.maximum(sum_sq_dev(n, sum_y, sum_y2), 0.0) / (n - 1)
         return mean, var / n, var
 
 
@@ -65,39 +78,70 @@ def count_estimate(n, weight) -> tuple[np.ndarray, np.ndarray]:
     return n / w, n / (w * w)
 
 
-@dataclass(frozen=True)
-class Cuped:
-    """CUPED-adjusted arm estimates: mean, variance of the mean, and ``theta``."""
+def cuped_theta(n, sum_y, sum_y2, sum_x, sum_x2, sum_xy) -> np.ndarray:
+    """CUPED coefficient from the joint statistics of a treatment and its control.
 
-    mean: np.ndarray
-    var_mean: np.ndarray
-    theta: np.ndarray
-
-
-def cuped_estimate(n, sum_y, sum_y2, sum_x, sum_x2, sum_xy, theta, grand_mean_x) -> Cuped:
-    """Regression adjustment on the pre-period value ``x`` of the metric (CUPED).
-
-    ``Y_adj = mean_y - theta (mean_x - grand_mean_x)`` with ``theta = cov(x, y) / var(x)``
-    pooled over the arms of the experiment (:func:`cuped_theta`); its variance is
-    ``(s_y^2 - 2 theta s_xy + theta^2 s_x^2) / n = s_y^2 (1 - rho^2) / n`` at the optimal theta
-    (Deng et al. 2013). Randomisation makes ``E[mean_x]`` equal across arms, so the adjustment
-    removes noise, not effect. The uncertainty of the estimated theta is ignored (O(1/n))."""
+    The arguments are sums over *both* arms (n_c + n_t, sum_y_c + sum_y_t, ...):
+    ``theta = cov(x, y) / var(x)`` with ``var(x) = (sum_x2 - sum_x^2 / n) / (n - 1)`` and
+    ``cov(x, y) = (sum_xy - sum_x sum_y / n) / (n - 1)`` over the pooled units, ignoring the arm
+    (gbstats ``compute_theta``); 0 when x or y does not vary over the pooled units (gbstats then
+    reverts to the unadjusted test, which theta = 0 reproduces)."""
     n = _a(n)
+    sxx, syy = sum_sq_dev(n, sum_x, sum_x2), sum_sq_dev(n, sum_y, sum_y2)
     with np.errstate(invalid="ignore", divide="ignore"):
-        my, mx = _a(sum_y) / n, _a(sum_x) / n
-        syy = (_a(sum_y2) - n * my * my) / (n - 1)
-        sxx = (_a(sum_x2) - n * mx * mx) / (n - 1)
-        sxy = (_a(sum_xy) - n * mx * my) / (n - 1)
-        theta = np.nan_to_num(_a(theta))
-        var = np.maximum(syy - 2 * theta * sxy + theta * theta * sxx, 0.0)
-        return Cuped(my - theta * (mx - _a(grand_mean_x)), var / n, theta)
+        sxy = _a(sum_xy) - _a(sum_x) * _a(sum_y) / n
+        return np.where((sxx > 0) & (syy > 0), sxy / sxx, 0.0)
 
 
-def cuped_theta(n, sum_y, sum_x, sum_x2, sum_xy) -> float:
-    """Pooled within-arm ``theta = sum_arms S_xy / sum_arms S_xx`` for one experiment's arms
-    (1-D arrays over arms); 0 when x does not vary."""
+@dataclass(frozen=True)
+class CupedLift:
+    """CUPED-adjusted lift of a treatment over its control (element-wise arrays).
+
+    ``abs_lift``/``abs_var``: the absolute lift and its variance; ``rel_lift``/``rel_var``: the
+    lift relative to the control's *unadjusted* mean and its delta-method variance;
+    ``var_mean_c``/``var_mean_t``: each arm's adjusted variance of the mean (for Welch df)."""
+
+    abs_lift: np.ndarray
+    abs_var: np.ndarray
+    rel_lift: np.ndarray
+    rel_var: np.ndarray
+    var_mean_c: np.ndarray
+    var_mean_t: np.ndarray
+
+
+def _moments(n, sum_y, sum_y2, sum_x, sum_x2, sum_xy):
     n = _a(n)
-    sxx = _a(sum_x2) - _a(sum_x) ** 2 / n
-    sxy = _a(sum_xy) - _a(sum_x) * _a(sum_y) / n
-    den = sxx.sum()
-    return float(sxy.sum() / den) if den > 0 else 0.0
+    my, mx = _a(sum_y) / n, _a(sum_x) / n
+    syy = sum_sq_dev(n, sum_y, sum_y2) / (n - 1)
+    sxx = sum_sq_dev(n, sum_x, sum_x2) / (n - 1)
+    sxy = (_a(sum_xy) - n * mx * my) / (n - 1)
+    return n, my, mx, syy, sxx, sxy
+
+
+def cuped_lift(control, treatment, theta) -> CupedLift:
+    """Regression adjustment on the pre-period value ``x`` of the metric (CUPED), as gbstats.
+
+    ``control`` and ``treatment`` are each ``(n, sum_y, sum_y2, sum_x, sum_x2, sum_xy)``;
+    ``theta`` comes from :func:`cuped_theta` on the pair's pooled sums (one theta per
+    treatment-control pair, so with k arms each treatment has its own).
+
+    Estimand: the effect on the mean of y, absolute ``E[Y_t] - E[Y_c]`` and relative
+    ``(E[Y_t] - E[Y_c]) / E[Y_c]``. Estimates: ``d = (m_t - theta x_t) - (m_c - theta x_c)``
+    (randomisation makes ``E[x_t] = E[x_c]``, so the adjustment removes noise, not effect) with
+    variance ``v_t / n_t + v_c / n_c``, ``v = s_y^2 - 2 theta s_xy + theta^2 s_x^2``
+    (``= s_y^2 (1 - rho^2)`` at the optimal theta; Deng, Xu, Kohavi & Walker 2013); relative
+    ``d / m_c`` with ``m_c``, ``m_t`` the unadjusted post means and the delta-method variance
+    of gbstats ``frequentist_variance_relative_cuped``:
+    ``v_t / (n_t m_c^2) + (s_yc^2 m_t^2 / m_c^2 - 2 theta s_xyc m_t / m_c + theta^2 s_xc^2) /
+    (n_c m_c^2)``. The uncertainty of the estimated theta is ignored (O(1/n))."""
+    theta = _a(theta)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        n_c, myc, mxc, syyc, sxxc, sxyc = _moments(*control)
+        n_t, myt, mxt, syyt, sxxt, sxyt = _moments(*treatment)
+        v_c = np.maximum(syyc - 2 * theta * sxyc + theta * theta * sxxc, 0.0)
+        v_t = np.maximum(syyt - 2 * theta * sxyt + theta * theta * sxxt, 0.0)
+        d = (myt - theta * mxt) - (myc - theta * mxc)
+        v_ctrl_rel = (syyc * myt**2 / myc**2 - 2 * theta * sxyc * myt / myc
+                      + theta**2 * sxxc) / (n_c * myc**2)
+        rel_var = v_t / (n_t * myc**2) + np.maximum(v_ctrl_rel, 0.0)
+        return CupedLift(d, v_c / n_c + v_t / n_t, d / myc, rel_var, v_c / n_c, v_t / n_t)

@@ -5,18 +5,20 @@ A definition is valid when: the kind and unit type are known; the primary metric
 metrics; there are at least two variants with distinct names, the control (named) is among them,
 weights are positive and sum to 1 (within 1e-6); 0 < alpha < 0.5, 0.5 <= power < 1, mde > 0;
 the baseline is a proportion in (0, 1) for ``conversion``, and a mean metric has a positive
-baseline standard deviation.
+baseline standard deviation; an optional Gaussian prior on the relative effect has both a finite
+``prior_mean`` and a ``prior_sd`` > 0 (neither: a flat prior).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 
 import polars as pl
 
-from . import power as pw
+from .planning import plan_samples
 from .readout import METRIC_TYPES, PRIMARY_METRICS
 
 KINDS = ("pricing", "content", "feature")
@@ -28,6 +30,7 @@ REGISTRY_COLUMNS = {
     "start_at": pl.Datetime("us"), "end_at": pl.Datetime("us"), "alpha": pl.Float64,
     "power": pl.Float64, "mde": pl.Float64, "baseline": pl.Float64, "baseline_sd": pl.Float64,
     "required_n_per_arm": pl.Float64, "required_n_total": pl.Float64, "source": pl.String,
+    "prior_mean": pl.Float64, "prior_sd": pl.Float64,
 }
 
 
@@ -47,6 +50,8 @@ class Definition:
     baseline: float | None = None
     baseline_sd: float | None = None
     client_id: str | None = None
+    prior_mean: float | None = None  # Gaussian prior on the relative effect (None: flat)
+    prior_sd: float | None = None
 
 
 def validate(d: Definition) -> list[str]:
@@ -88,29 +93,35 @@ def validate(d: Definition) -> list[str]:
         errors.append("baseline x (1 + mde) must stay below 1")
     if kind == "mean" and not (d.baseline and d.baseline > 0 and d.baseline_sd and d.baseline_sd > 0):
         errors.append("a mean metric needs a positive baseline mean and baseline_sd")
+    if (d.prior_mean is None) != (d.prior_sd is None):
+        errors.append("a prior on the relative effect needs both prior_mean and prior_sd")
+    elif d.prior_sd is not None and not (math.isfinite(d.prior_mean) and math.isfinite(d.prior_sd)
+                                         and d.prior_sd > 0):
+        errors.append(f"prior_mean must be finite and prior_sd > 0, got {d.prior_mean} and "
+                      f"{d.prior_sd}")
     return errors
 
 
 def required_sample(d: Definition) -> tuple[float, float]:
-    """(control-arm n, total n) for the fixed test of the primary metric at the MDE."""
-    weights = dict(d.variants)
-    kind = METRIC_TYPES[d.primary_metric]
-    effect = pw.standardized_effect(kind, d.baseline if d.baseline is not None else 1.0, d.mde,
-                                    d.baseline_sd)
-    w_c = weights[d.control]
-    w_t = min(w for n, w in d.variants if n != d.control)
-    n_c = float(pw.sample_size_per_arm(effect, d.alpha, d.power, len(d.variants), w_t / w_c))
-    return n_c, float(-(-n_c // w_c))
+    """(control-arm n, total n) for the fixed test of the primary metric at the MDE, as
+    :func:`.planning.plan_samples` sizes it (whole units per arm). ValueError naming the broken
+    rules for a definition that :func:`validate` refuses."""
+    errors = validate(d)
+    if errors:
+        raise ValueError("definition: " + "; ".join(errors))
+    plan = plan_samples(_row(d), pl.DataFrame(schema={"experiment_id": pl.String,
+                                                      "variant": pl.String, "n": pl.Float64,
+                                                      "n_converted": pl.Float64,
+                                                      "sum_y": pl.Float64, "sum_y2": pl.Float64}))
+    return plan["planned_n_control"].item(), plan["planned_n_total"].item()
 
 
 def experiment_id(name: str) -> str:
     return "reg-" + hashlib.sha1(name.strip().lower().encode()).hexdigest()[:8]
 
 
-def registry_row(d: Definition, start_at=None, end_at=None) -> pl.DataFrame:
-    """The validated definition as one ``analytics.experiment_registry`` row (control first)."""
+def _row(d: Definition, start_at=None, end_at=None) -> pl.DataFrame:
     ordered = sorted(d.variants, key=lambda v: v[0] != d.control)
-    n_c, n_total = required_sample(d)
     return pl.DataFrame([{
         "experiment_id": experiment_id(d.name), "client_id": d.client_id,
         "experiment_name": d.name.strip(), "hypothesis": d.hypothesis, "kind": d.kind,
@@ -118,19 +129,30 @@ def registry_row(d: Definition, start_at=None, end_at=None) -> pl.DataFrame:
         "secondary_metrics": json.dumps(d.secondary_metrics),
         "variants": json.dumps([{"name": n, "weight": w} for n, w in ordered]),
         "start_at": start_at, "end_at": end_at, "alpha": d.alpha, "power": d.power, "mde": d.mde,
-        "baseline": d.baseline, "baseline_sd": d.baseline_sd, "required_n_per_arm": n_c,
-        "required_n_total": n_total, "source": "register_experiment",
+        "baseline": d.baseline, "baseline_sd": d.baseline_sd, "required_n_per_arm": None,
+        "required_n_total": None, "source": "register_experiment", "prior_mean": d.prior_mean,
+        "prior_sd": d.prior_sd,
     }], schema=REGISTRY_COLUMNS)
+
+
+def registry_row(d: Definition, start_at=None, end_at=None) -> pl.DataFrame:
+    """The validated definition as one ``analytics.experiment_registry`` row (control first)."""
+    n_c, n_total = required_sample(d)
+    return _row(d, start_at, end_at).with_columns(required_n_per_arm=pl.lit(n_c, pl.Float64),
+                                                  required_n_total=pl.lit(n_total, pl.Float64))
 
 
 def registry_union(landed: pl.DataFrame, registered: pl.DataFrame | None) -> pl.DataFrame:
     """Landed experiments (``staging.stg_raw__experiments``) and registered ones, one schema;
     a registered id never shadows a landed one."""
+    def conformed(df: pl.DataFrame) -> pl.DataFrame:
+        df = df.with_columns([pl.lit(None, t).alias(c) for c, t in REGISTRY_COLUMNS.items()
+                              if c not in df.columns])
+        return df.select([pl.col(c).cast(t) for c, t in REGISTRY_COLUMNS.items()])
+
     land = landed.with_columns(source=pl.lit("landing"))
-    land = land.with_columns([pl.lit(None, t).alias(c) for c, t in REGISTRY_COLUMNS.items()
-                              if c not in land.columns])
-    frames = [land.select([pl.col(c).cast(t) for c, t in REGISTRY_COLUMNS.items()])]
+    frames = [conformed(land)]
     if registered is not None and registered.height:
         reg = registered.filter(~pl.col("experiment_id").is_in(land["experiment_id"].implode()))
-        frames.append(reg.select([pl.col(c).cast(t) for c, t in REGISTRY_COLUMNS.items()]))
+        frames.append(conformed(reg))
     return pl.concat(frames).sort("experiment_id")

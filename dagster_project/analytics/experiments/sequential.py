@@ -12,7 +12,15 @@ inequality). Inverting it gives the interval ``d_n -/+ c_n se_n`` with the multi
 The mixture variance ``rho`` is tuned so the boundary is tightest at a chosen sample size ``m``
 (the planned sample): ``rho = m / (-2 log alpha + log(-2 log alpha + 1))`` (Howard et al. 2021,
 Sec. 3.5). At ``n = m`` and ``alpha = 0.05`` that gives ``c = 3.0352`` (not 1.96): the price of
-looking every day. With estimated variances (Welch / delta-method standard errors) the sequence is
+looking every day.
+
+The always-valid p-value is ``p_n = min(1, 1 / M_n)`` with ``S_n = z_n sqrt(n)`` for the
+running z statistic ``z_n = d_n / se_n`` (Johari, Koomen, Pekelis & Walsh 2022, "Always valid
+inference", Sec. 4): ``P(p_n <= alpha for some n) <= alpha``, so the running minimum over looks is
+valid too, and ``p_n < alpha`` exactly when the confidence sequence excludes 0 (both say
+``|z_n| > c_n``). Testing ``m`` treatments against one control, each sequence is run at level
+``alpha / m`` (Bonferroni, as the planned sample) and the p-value reported is ``min(1, m / M_n)``,
+which is below ``alpha`` exactly when the ``alpha / m`` sequence excludes 0. With estimated variances (Welch / delta-method standard errors) the sequence is
 the asymptotic confidence sequence of Waudby-Smith et al. (2024), valid as n grows.
 """
 
@@ -20,10 +28,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from .comparison import check_alpha
+
 
 def mixture_rho(tuning_n, alpha=0.05) -> np.ndarray:
     """Mixture variance (in units of n) that minimises the boundary at ``tuning_n``."""
-    ell = -2 * np.log(np.asarray(alpha, dtype=float))
+    ell = -2 * np.log(check_alpha(alpha))
     return np.asarray(tuning_n, dtype=float) / (ell + np.log(ell + 1))
 
 
@@ -34,14 +44,26 @@ def boundary_multiplier(n, tuning_n, alpha=0.05) -> np.ndarray:
     matters. ``inf`` at ``n = 0``."""
     n = np.asarray(n, dtype=float)
     rho = mixture_rho(tuning_n, alpha)
-    a = np.asarray(alpha, dtype=float)
+    a = check_alpha(alpha)
     with np.errstate(divide="ignore", invalid="ignore"):
         c = np.sqrt((n + rho) / n * np.log((n + rho) / (rho * a * a)))
     return np.where(n > 0, c, np.inf)
 
 
-def confidence_sequence(estimate, se, n, tuning_n, alpha=0.05):
-    """(low, high, multiplier): the always-valid interval ``estimate -/+ c_n se``."""
-    c = boundary_multiplier(n, tuning_n, alpha)
-    est, se = np.asarray(estimate, dtype=float), np.asarray(se, dtype=float)
-    return est - c * se, est + c * se, c
+def log_mixture_martingale(z, n, tuning_n, alpha=0.05) -> np.ndarray:
+    """``log M_n = log(rho / (n + rho)) / 2 + z^2 n / (2 (n + rho))`` for the running z statistic
+    ``z`` at sample size ``n`` (same units as ``tuning_n``; rho from :func:`mixture_rho`)."""
+    n, z = np.asarray(n, dtype=float), np.asarray(z, dtype=float)
+    rho = mixture_rho(tuning_n, alpha)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 0.5 * np.log(rho / (n + rho)) + z * z * n / (2 * (n + rho))
+
+
+def always_valid_p_value(z, n, tuning_n, alpha=0.05, comparisons=1) -> np.ndarray:
+    """``min(1, comparisons / M_n)``: the always-valid p-value of the sequence run at level
+    ``alpha`` (per comparison) for ``comparisons`` treatments; 1 at ``n = 0``."""
+    m = np.asarray(comparisons, dtype=float)
+    if np.any(m < 1):
+        raise ValueError("comparisons: the number of treatments tested must be >= 1")
+    log_m = log_mixture_martingale(z, n, tuning_n, alpha)
+    return np.where(np.asarray(n) > 0, np.minimum(1.0, np.exp(np.log(m) - log_m)), 1.0)

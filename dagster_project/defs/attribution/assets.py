@@ -7,12 +7,15 @@ revenue impact are computed here.
 """
 
 
+from typing import Literal
+
 import dagster as dg
 import numpy as np
 import polars as pl
 from pydantic import Field
 
 from dagster_project.analytics.attribution import (
+    MARKOV_REVENUE_CREDITS,
     MODELS,
     RULE_MODELS,
     AttributionSettings,
@@ -65,12 +68,24 @@ class AttributionConfig(dg.Config):
     attribution_include_channels, attribution_exclude_channels)."""
 
     markov_order: int = Field(default=1, ge=1, le=3, description="Order of the Markov chain (1-3).")
+    markov_revenue_credit: Literal[MARKOV_REVENUE_CREDITS] = Field(
+        default="conversion_share",
+        description="How the Markov model credits revenue: by its conversion removal-effect shares, "
+        "or by the removal effects of the expected conversion value (ChannelAttribution's var_value).")
     bootstrap_resamples: int = Field(default=200, ge=0, description="Bootstrap resamples (0 = no intervals).")
-    seed: int = Field(default=0, description="Seed of the bootstrap and the held-out split.")
+    seed: int = Field(default=0, description="Seed of the bootstrap, the held-out split and the "
+                      "sampled Shapley values.")
     shapley_prior_strength: float | None = Field(
         default=None, gt=0,
-        description="Pseudo-journeys of the pooled noisy-OR prior in the Shapley value function; "
-        "empty: estimated by empirical Bayes (beta-binomial marginal likelihood).")
+        description="Pseudo-journeys of the pooled channel-set rates in a client's Shapley value "
+        "function; empty: estimated by empirical Bayes (beta-binomial marginal likelihood).")
+    shapley_pooled_prior_strength: float | None = Field(
+        default=None, gt=0,
+        description="Pseudo-journeys of the fitted noisy-OR curve in the pooled channel-set rates; "
+        "empty: estimated by empirical Bayes; very large: shrink clients straight to noisy-OR.")
+    shapley_max_exact_channels: int = Field(
+        default=15, ge=1, description="Exact Shapley values up to this many channels, permutation "
+        "sampling beyond.")
     min_journeys_for_data_driven: int = Field(
         default=200, description="Below this a client's recommended model is position_based.")
 
@@ -88,8 +103,9 @@ class AttributionConfig(dg.Config):
                      deps=[["marts", "fct_attribution_paths"]],
                      description="Per client x channel: each model's share side by side, the "
                      "disagreement (max - min share) and the client's recommended_model with the "
-                     "reason (data-driven model with the better held-out log-loss, position_based "
-                     "for clients with few journeys).",
+                     "reason (the data-driven model with the better held-out log-loss; "
+                     "position_based below the journey or order thresholds or without held-out "
+                     "journeys).",
                      group_name=DOMAIN.name, owners=DOMAIN.owners, kinds=KINDS),
     ],
     can_subset=False,
@@ -100,8 +116,11 @@ def channel_attribution(context: dg.AssetExecutionContext, config: AttributionCo
     paths = warehouse.read(PATHS_SQL)
     rule_credits = warehouse.read(RULE_CREDITS_SQL)
     settings = AttributionSettings(
-        markov_order=config.markov_order, bootstrap_resamples=config.bootstrap_resamples,
-        seed=config.seed, prior_strength=config.shapley_prior_strength,
+        markov_order=config.markov_order, markov_revenue_credit=config.markov_revenue_credit,
+        bootstrap_resamples=config.bootstrap_resamples, seed=config.seed,
+        prior_strength=config.shapley_prior_strength,
+        pooled_prior_strength=config.shapley_pooled_prior_strength,
+        max_exact_channels=config.shapley_max_exact_channels,
         min_journeys=config.min_journeys_for_data_driven)
     result = attribute(paths, rule_credits, settings)
     with warehouse.session() as s:
@@ -116,6 +135,8 @@ def channel_attribution(context: dg.AssetExecutionContext, config: AttributionCo
             **table_metadata(result.channel_attribution, ATTRIBUTION_COLUMNS),
             "journeys": paths.height,
             "shapley_prior_strength": dg.MetadataValue.float(result.shapley_prior.strength),
+            "shapley_pooled_prior_strength": dg.MetadataValue.float(
+                result.shapley_prior.pooled_strength),
             "pooled_conversion_probability": dg.MetadataValue.json(
                 {c: round(float(-np.expm1(-q)), 5)
                  for c, q in zip(result.channels, result.shapley_prior.q)}),

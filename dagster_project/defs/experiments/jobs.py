@@ -44,6 +44,11 @@ class ExperimentDefinitionConfig(dg.Config):
     baseline_sd: float | None = Field(default=None, description="Standard deviation of the "
                                       "metric per unit (mean metrics).")
     client_id: str | None = Field(default=None, description="Client; empty = platform-wide.")
+    prior_mean: float | None = Field(default=None, description="Mean of a Gaussian prior on the "
+                                     "relative effect (0.02 = +2%); give prior_sd too. Empty: a "
+                                     "flat prior.")
+    prior_sd: float | None = Field(default=None, description="Standard deviation of that prior "
+                                   "(> 0; e.g. 0.05 says effects beyond +/-10% are rare).")
     start_date: str | None = Field(default=None, description="Planned start (YYYY-MM-DD).")
     end_date: str | None = Field(default=None, description="Planned end (YYYY-MM-DD).")
 
@@ -54,7 +59,7 @@ def to_definition(c: ExperimentDefinitionConfig) -> Definition:
         primary_metric=c.primary_metric, variants=[(v.name, v.weight) for v in c.variants],
         control=c.control, secondary_metrics=list(c.secondary_metrics), alpha=c.alpha,
         power=c.power, mde=c.mde, baseline=c.baseline, baseline_sd=c.baseline_sd,
-        client_id=c.client_id)
+        client_id=c.client_id, prior_mean=c.prior_mean, prior_sd=c.prior_sd)
 
 
 def _date(value: str | None) -> dt.datetime | None:
@@ -74,6 +79,10 @@ def register_experiment_op(context: dg.OpExecutionContext, config: ExperimentDef
     eid = experiment_id(config.name)
     with warehouse.session() as s:
         s.create_table(REGISTRY_TABLE, [(c, _sql_type(t)) for c, t in REGISTRY_COLUMNS.items()])
+        present = s.read(f"select * from {REGISTRY_TABLE} limit 0").columns
+        for c, t in REGISTRY_COLUMNS.items():  # a registry made before the column existed
+            if c not in present:
+                s.execute(f"alter table {REGISTRY_TABLE} add column {c} {_sql_type(t)}")
         if s.scalar(f"select count(*) from {REGISTRY_TABLE} where experiment_id = ?", [eid]):
             raise dg.Failure(description=f"experiment {config.name!r} is already registered as {eid}")
         s.write(REGISTRY_TABLE, row, mode="append")
@@ -93,7 +102,8 @@ def _sql_type(t: pl.DataType) -> str:
 
 
 @dg.job(description="Register an experiment: validate it (weights sum to 1, control named, "
-        "metrics known), compute the required sample and append it to "
+        "metrics known, a prior given by mean and sd), compute the required sample and append "
+        "it to "
         "analytics.experiment_registry; refuses bad definitions with the reasons. Re-materialize "
         "analytics/experiments afterwards.")
 def register_experiment():

@@ -122,23 +122,74 @@ assigned as (
 
 ),
 
--- The touches of a gap that no order claims are cut into lookback-sized windows counted from the
--- gap's first touch: window w holds the touches [w, w + 1) lookbacks after it. Each window is one
--- non-converting journey, comparable to a converting one (at most one lookback of touches). One
--- journey for a whole gap (months of touches of several purchase opportunities) would understate
--- how often journeys fail to convert and inflate every conversion-probability estimate.
-windowed as (
+-- The touches of a gap that no order claims form non-converting journeys: one starts at the gap's
+-- first unclaimed touch and at every unclaimed touch more than one lookback after the previous
+-- one (a lookback without a touch ends a journey), and a journey longer than one lookback is cut
+-- into lookback-sized windows counted from its own first touch, so that each is comparable to a
+-- converting one (at most one lookback of touches). One journey for a whole gap (months of touches
+-- of several purchase opportunities) would understate how often journeys fail to convert; windows
+-- counted from the gap's first touch instead would cut the second and later opportunities of a
+-- gap in two wherever a window boundary falls inside them.
+unclaimed as (
 
     select
         *,
         case
-            when conversion_id is null then cast(floor(
-                {{ seconds_between(
-                    'min(touched_at) over (partition by client_id, customer_id, gap_index)',
-                    'touched_at') }} / {{ lookback_days * 86400 }}
-            ) as bigint)
-        end as window_index
+            when lag(touched_at) over by_time is null
+                or touched_at > {{ add_days('lag(touched_at) over by_time', lookback_days) }}
+                then 1
+            else 0
+        end as starts_journey
     from assigned
+    where conversion_id is null
+    window by_time as (
+        partition by client_id, customer_id, gap_index order by touched_at, touchpoint_id
+    )
+
+),
+
+unclaimed_journeys as (
+
+    select
+        *,
+        sum(starts_journey) over (
+            partition by client_id, customer_id, gap_index
+            order by touched_at, touchpoint_id
+            rows between unbounded preceding and current row
+        ) as journey_index
+    from unclaimed
+
+),
+
+unclaimed_windows as (
+
+    select
+        *,
+        cast(floor(
+            {{ seconds_between(
+                'min(touched_at) over (partition by client_id, customer_id, gap_index, journey_index)',
+                'touched_at') }} / {{ lookback_days * 86400 }}
+        ) as bigint) as window_in_journey
+    from unclaimed_journeys
+
+),
+
+windowed as (
+
+    select
+        touchpoint_id, client_id, customer_id, gap_index, conversion_id, channel, campaign_id,
+        content_id, touched_at,
+        dense_rank() over (
+            partition by client_id, customer_id, gap_index
+            order by journey_index, window_in_journey
+        ) - 1 as window_index
+    from unclaimed_windows
+    union all
+    select
+        touchpoint_id, client_id, customer_id, gap_index, conversion_id, channel, campaign_id,
+        content_id, touched_at, cast(null as bigint) as window_index
+    from assigned
+    where conversion_id is not null
 
 ),
 
