@@ -178,7 +178,7 @@ windowed as (
 
     select
         touchpoint_id, client_id, customer_id, gap_index, conversion_id, channel, campaign_id,
-        content_id, touched_at,
+        content_id, touched_at, touch_loaded_at, conversion_loaded_at,
         dense_rank() over (
             partition by client_id, customer_id, gap_index
             order by journey_index, window_in_journey
@@ -187,7 +187,8 @@ windowed as (
     union all
     select
         touchpoint_id, client_id, customer_id, gap_index, conversion_id, channel, campaign_id,
-        content_id, touched_at, cast(null as bigint) as window_index
+        content_id, touched_at, touch_loaded_at, conversion_loaded_at,
+        cast(null as bigint) as window_index
     from assigned
     where conversion_id is not null
 
