@@ -112,14 +112,14 @@ def p_alive(theta: np.ndarray, x, t_x, T) -> np.ndarray:
     return expit(-log_odds)
 
 
-SERIES_TERMS = 5000
+SERIES_TERMS = 500
 
 
 def hyp2f1_robust(A, B, C, z) -> np.ndarray:
     """Gauss's 2F1(A, B; C; z) for A, B, C > 0 and 0 <= z < 1: scipy's ``hyp2f1``, and where
     it is not finite (very large A, as when a fit approaches the Poisson limit r, alpha ->
     inf) the defining series sum_k (A)_k (B)_k / ((C)_k k!) z^k, whose terms are all positive
-    here, summed in logs up to ``SERIES_TERMS`` terms (NaN if it has not converged)."""
+    here, summed in logs up to ``SERIES_TERMS`` terms (NaN where it has not converged by then)."""
     A, B, C, z = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (A, B, C, z)))
     out = np.array(hyp2f1(A, B, C, z), dtype=float)
     bad = ~np.isfinite(out)
@@ -127,14 +127,16 @@ def hyp2f1_robust(A, B, C, z) -> np.ndarray:
         a, b, c, zz = A[bad], B[bad], C[bad], z[bad]
         log_term = np.zeros_like(a)
         log_sum = np.zeros_like(a)
-        done = np.zeros(a.shape, dtype=bool)
-        for k in range(SERIES_TERMS):  # terms of the series, all customers at once
-            log_term = log_term + np.log((a + k) * (b + k) / ((c + k) * (k + 1))) + np.log(zz)
-            log_sum = np.logaddexp(log_sum, log_term)
-            done |= log_term - log_sum < -37  # next terms below 1e-16 of the sum
-            if done.all():
+        live = np.arange(len(a))  # entries whose series has not converged yet
+        for k in range(SERIES_TERMS):  # terms of the series; converged entries drop out
+            log_term[live] += np.log((a[live] + k) * (b[live] + k) / ((c[live] + k) * (k + 1))
+                                     * zz[live])
+            log_sum[live] = np.logaddexp(log_sum[live], log_term[live])
+            live = live[log_term[live] - log_sum[live] >= -37]  # terms still above 1e-16
+            if not len(live):
                 break
-        out[bad] = np.where(done, np.exp(log_sum), np.nan)
+        log_sum[live] = np.nan
+        out[bad] = np.exp(log_sum)
     return out
 
 

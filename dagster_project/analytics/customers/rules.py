@@ -96,9 +96,11 @@ def polars_segment(rules: list[Rule]) -> pl.Expr:
 
 def rules_table(rules: list[Rule]) -> pl.DataFrame:
     """The rules as a frame (order, segment, ranges in words, description) for metadata."""
+    def bound(v: float | None, open_end: str) -> str:
+        return open_end if v is None else f"{v:g}"
+
     def words(r: Rule) -> str:
-        return ", ".join(f"{c} in [{'' if lo is None else lo:g}, {'' if hi is None else hi:g}]"
-                         .replace("[, ", "(-inf, ").replace(", ]", ", inf)")
+        return ", ".join(f"{c} in [{bound(lo, '-inf')}, {bound(hi, 'inf')}]"
                          for c, (lo, hi) in r.ranges.items()) or "everything else"
     return pl.DataFrame({"order": list(range(1, len(rules) + 1)),
                          "segment": [r.segment for r in rules],
