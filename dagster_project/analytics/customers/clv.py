@@ -135,6 +135,11 @@ def lifetime_value(customers: pl.DataFrame, segments: pl.DataFrame | None = None
     are grouped under ``(none)``."""
     customers = customers.sort("client_id", "customer_id")
     valid = customers.filter(pl.col("valid_orders") > 0)
+    if valid.height == 0:
+        return _failed(customers, pl.DataFrame(schema={"client_id": pl.String,
+                                                       "customers": pl.Int64,
+                                                       "repeat_buyers": pl.Int64}),
+                       *_pooled_status(np.zeros(0), np.zeros(0), None, "BG/NBD"))
     clients = valid["client_id"].unique().sort()
     g = valid["client_id"].replace_strict(dict(zip(clients, range(len(clients)))),
                                           return_dtype=pl.Int64).to_numpy()
