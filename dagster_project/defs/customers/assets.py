@@ -167,9 +167,12 @@ def customer_clv(config: ClvConfig, warehouse: Warehouse):
         "pooled_status": res.pooled_status, "pooled_status_message": res.pooled_message,
         "pooled_parameters": dg.MetadataValue.md(markdown_table(pooled.select(
             pl.col("^bgnbd_.*$", "^gg_.*$")), 6))})
-    yield dg.MaterializeResult(asset_key=["analytics", "customer_clv_segments"], metadata={
-        **table_metadata(res.segments, STATUS),
-        "clv_by_segment": png_markdown(plots.clv_by_segment(res.segments), "CLV by segment")})
+    segment_meta = {**table_metadata(res.segments, STATUS)}
+    if res.segments.height:
+        segment_meta["clv_by_segment"] = png_markdown(plots.clv_by_segment(res.segments),
+                                                      "CLV by segment")
+    yield dg.MaterializeResult(asset_key=["analytics", "customer_clv_segments"],
+                               metadata=segment_meta)
     yield dg.MaterializeResult(asset_key=["analytics", "customer_clv_fits"], metadata={
         **table_metadata(res.fits, STATUS),
         "parameter_sources": dg.MetadataValue.md(markdown_table(
