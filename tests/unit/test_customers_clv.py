@@ -47,7 +47,7 @@ def test_conditional_expectation_equals_its_integral_over_the_posterior(cdnow_fi
     r, alpha, a, b = cdnow_fit.params[0]
     for x, t_x, T, t in ((2, 30.43, 38.86, 39.0), (0, 0.0, 20.0, 52.0), (7, 35.0, 38.0, 10.0)):
         s = t / (alpha + T)
-        inner = integrate.quad(lambda p: (1 - (1 + p * s) ** -(r + x)) / p
+        inner = integrate.quad(lambda p, s=s, x=x: (1 - (1 + p * s) ** -(r + x)) / p
                                * stats.beta.pdf(p, a, b + x), 0, 1, limit=200)[0]
         expected = bgnbd.p_alive(cdnow_fit.params[0], x, t_x, T) * inner
         assert bgnbd.expected_purchases(cdnow_fit.params[0], t, x, t_x, T) == \

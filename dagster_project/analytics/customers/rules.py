@@ -36,7 +36,8 @@ def load_rules(path: str | Path, columns: tuple[str, ...]) -> list[Rule]:
     rules = []
     for i, item in enumerate(raw["rules"]):
         name = f"{path}: rule {i + 1}"
-        if not isinstance(item, dict) or not isinstance(item.get("segment"), str):
+        named = isinstance(item, dict) and isinstance(item.get("segment"), str)
+        if not named:  # a problem in the file's content, not a programming error
             raise ValueError(f"{name}: every rule needs a 'segment' name")
         ranges = {}
         for key, value in item.items():
