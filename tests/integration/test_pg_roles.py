@@ -30,6 +30,7 @@ CLIENT_TABLES = (
     "reporting.rpt_client_revenue_daily",
     "reporting.rpt_client_usage_daily",
     "reporting.rpt_client_subscription",
+    "reporting.rpt_client_customers",
 )
 # The client-keyed reporting models, the company-wide one, and everything upstream of them.
 DBT_SELECT = [f"+{t.split('.')[1]}" for t in CLIENT_TABLES] + ["+rpt_mrr_daily_total"]
