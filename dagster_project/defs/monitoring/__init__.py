@@ -1,0 +1,1 @@
+"""Monitoring: anomaly detection, alert rules, alert lifecycle and delivery."""

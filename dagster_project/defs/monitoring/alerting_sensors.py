@@ -1,0 +1,93 @@
+"""Alerting sensors: delivery every minute, and failed runs and failed asset checks turned into
+``analytics.alert_events`` (Dagster does not fail a run for a failed check)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import warnings
+
+import dagster as dg
+import duckdb
+
+from dagster_project.alert_events import alert_event, write_alert_events
+from dagster_project.defs.monitoring.alerting import NOT_APPLIED, alerting_pass
+from dagster_project.warehouse import Warehouse
+
+DELIVERY_TICK_SECONDS = 40.0  # a sensor evaluation must end within Dagster's 60 s
+RUN_SOURCE = "dagster_run"
+CHECK_SOURCE = "asset_check"
+CHECK_SEVERITY = {"ERROR": "critical", "WARN": "warning"}
+
+
+@dg.sensor(minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Fold new anomalies, threshold crossings and alert events into ops.alerts "
+           "and deliver due notifications (retries, dead letters); each tick says how many were "
+           "sent, retried and dead-lettered.")
+def alert_delivery_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse):
+    try:
+        result = alerting_pass(warehouse, DELIVERY_TICK_SECONDS)
+    except duckdb.IOException as e:  # another process holds the DuckDB file: next tick
+        return dg.SkipReason(f"warehouse busy, nothing delivered this tick: {e}")
+    if result is None:
+        return dg.SkipReason(NOT_APPLIED)
+    context.log.info(str(result))
+    cursor = json.dumps({"last_pass": dt.datetime.now(dt.UTC).isoformat(),
+                         "sent": result.delivery.sent, "retried": result.delivery.retried,
+                         "dead_lettered": result.delivery.dead_lettered})
+    return dg.SensorResult(skip_reason=dg.SkipReason(str(result)), cursor=cursor)
+
+
+def _utc(timestamp: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).replace(tzinfo=None)
+
+
+def run_failure_event(run: dg.DagsterRun, failed_at: float, message: str) -> dict:
+    """The alert event of a failed run: one alert per job (the title names the job)."""
+    return alert_event(_utc(failed_at), RUN_SOURCE, "critical", run.job_name,
+                       f"Run failed: {run.job_name}",
+                       {"run_id": run.run_id, "message": message, "tags": dict(run.tags)})
+
+
+@dg.run_failure_sensor(default_status=dg.DefaultSensorStatus.RUNNING,
+                       description="Every failed run becomes a critical event in "
+                       "analytics.alert_events (source dagster_run).")
+def run_failure_alert_sensor(context: dg.RunFailureSensorContext, warehouse: Warehouse) -> None:
+    event = context.failure_event
+    with warehouse.session() as s:
+        write_alert_events(s, [run_failure_event(context.dagster_run, event.timestamp,
+                                                 event.message or "")])
+
+
+def check_failure_event(evaluation, timestamp: float, run_id: str) -> dict:
+    """The alert event of a failed asset check: one alert per asset and check."""
+    asset = evaluation.asset_key.to_user_string()
+    return alert_event(_utc(timestamp), CHECK_SOURCE,
+                       CHECK_SEVERITY.get(evaluation.severity.value, "warning"), asset,
+                       f"Check {evaluation.check_name} failed on {asset}",
+                       {"run_id": run_id, "description": evaluation.description,
+                        "severity": evaluation.severity.value})
+
+
+@dg.sensor(minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Every failed asset check becomes an event in analytics.alert_events "
+           "(source asset_check; ERROR checks critical, WARN checks warning).")
+def failed_check_alert_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse):
+    after = int(context.cursor) if context.cursor else None
+    with warnings.catch_warnings():  # get_event_records: the event-type query of 1.13
+        warnings.simplefilter("ignore", DeprecationWarning)
+        records = context.instance.get_event_records(
+            dg.EventRecordsFilter(dg.DagsterEventType.ASSET_CHECK_EVALUATION,
+                                  after_cursor=after), limit=1000, ascending=True)
+    if not records:
+        return dg.SkipReason("no new check evaluations")
+    failed = [check_failure_event(r.event_log_entry.dagster_event.event_specific_data,
+                                  r.event_log_entry.timestamp, r.run_id)
+              for r in records
+              if not r.event_log_entry.dagster_event.event_specific_data.passed]
+    if failed:
+        with warehouse.session() as s:
+            write_alert_events(s, failed)
+    return dg.SensorResult(skip_reason=dg.SkipReason(
+        f"{len(records)} check evaluation(s), {len(failed)} failed: alert events written"),
+        cursor=str(records[-1].storage_id))
