@@ -18,11 +18,14 @@ occurrences and notifications in the caller's session, i.e. in one transaction.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 
 import polars as pl
+import yaml
 
 from dagster_project.analytics.monitoring.metric_catalog import METRICS
+from dagster_project.audit import record_audit
 from dagster_project.notify.lifecycle import (
     ALERT_SCHEMA,
     DECISION_SCHEMA,
@@ -73,11 +76,50 @@ def ensure_tables(s: WarehouseSession) -> None:
         s.create_table(table, [(c, _SQL_TYPES[t]) for c, t in schema.items()])
 
 
+def _definitions(rules: RuleSet | None) -> dict | None:
+    """The rules as their file states them, by name (the audit log's before / after)."""
+    if rules is None:
+        return None
+    return {"version": rules.version,
+            "rules": {r["name"]: r for r in yaml.safe_load(rules.text)["rules"]}}
+
+
+def rule_rows(rules: RuleSet) -> pl.DataFrame:
+    """``ops.alert_rules``: one row per rule of ``rules``, for reading (BI, the launchpad)."""
+    rows = [{"version": rules.version, "rule": r.name, "description": r.description,
+             "metric": r.metric, "source": r.source, "scope": r.scope,
+             "condition": json.dumps({k: v for k, v in vars(r.condition).items()
+                                      if v not in (None, ())}),
+             "severity": r.severity, "channels": ",".join(r.channels),
+             "cooldown_s": r.cooldown.total_seconds(),
+             "escalation": None if r.escalation is None else json.dumps({
+                 "after": r.escalation.after, "within_s": r.escalation.within.total_seconds(),
+                 "severity": r.escalation.severity,
+                 "add_channels": list(r.escalation.add_channels)})} for r in rules.rules]
+    return pl.DataFrame(rows, schema=RULE_ROW_SCHEMA)
+
+
+def apply_rule_set(s: WarehouseSession, rules: RuleSet, actor: str) -> bool:
+    """Make ``rules`` the applied version: append it to ``ops.alert_rule_sets``, replace
+    ``ops.alert_rules`` and audit the change (before and after, by rule name). False, and
+    nothing written, when that version is the applied one already."""
+    ensure_tables(s)
+    before = applied_rules(s)
+    if before is not None and before.version == rules.version:
+        return False
+    s.write(RULE_SETS, pl.DataFrame([{"version": rules.version, "applied_at": s.clock(),
+                                      "applied_by": actor, "rules_yaml": rules.text}],
+                                    schema=RULE_SET_SCHEMA), mode="append")
+    s.write(RULES, rule_rows(rules), mode="replace")
+    record_audit(s, actor, "apply_alert_rules", RULES, _definitions(before), _definitions(rules))
+    return True
+
+
 def applied_rules(s: WarehouseSession) -> RuleSet | None:
     """The rules file applied last (None: never applied)."""
     if not s.table_exists(RULE_SETS):
         return None
-    text = s.scalar(f"select rules_yaml from {RULE_SETS} order by applied_at desc limit 1")
+    text = s.scalar(f"select rules_yaml from {RULE_SETS} order by applied_at desc, version limit 1")
     return None if text is None else parse_rules(text, RULE_SETS)
 
 

@@ -3,23 +3,19 @@ re-deliver dead letters, and run one alerting pass by hand. Every change is audi
 (``audit.audit_log``)."""
 
 import dagster as dg
-import polars as pl
-import yaml
 from pydantic import Field
 
 from dagster_project.audit import record_audit
 from dagster_project.defs.monitoring.alerting import NOT_APPLIED, alerting_pass
 from dagster_project.metadata import markdown_table
 from dagster_project.notify.deliver import redeliver_dead_letters
-from dagster_project.notify.rules import RULES_FILE, RulesError, RuleSet, load_rules
+from dagster_project.notify.rules import RULES_FILE, RulesError, load_rules
 from dagster_project.notify.store import (
     ALERTS,
-    RULE_ROW_SCHEMA,
-    RULE_SET_SCHEMA,
-    RULE_SETS,
-    RULES,
     applied_rules,
+    apply_rule_set,
     ensure_tables,
+    rule_rows,
 )
 from dagster_project.warehouse import Warehouse
 
@@ -28,26 +24,6 @@ class ApplyRulesConfig(dg.Config):
     path: str = Field(default=str(RULES_FILE), description="The rules file to validate and "
                       "apply (the version-controlled dagster_project/notify/alert_rules.yml).")
     actor: str = Field(description="Who applies it (recorded in the audit log).")
-
-
-def _definitions(rules: RuleSet | None) -> dict | None:
-    """The rules as their file states them, by name (the audit log's before / after)."""
-    if rules is None:
-        return None
-    return {"version": rules.version,
-            "rules": {r["name"]: r for r in yaml.safe_load(rules.text)["rules"]}}
-
-
-def _rule_rows(rules: RuleSet) -> pl.DataFrame:
-    rows = [{"version": rules.version, "rule": r.name, "description": r.description,
-             "metric": r.metric, "source": r.source, "scope": r.scope,
-             "condition": str({k: v for k, v in vars(r.condition).items() if v not in (None, ())}),
-             "severity": r.severity, "channels": ",".join(r.channels),
-             "cooldown_s": r.cooldown.total_seconds(),
-             "escalation": None if r.escalation is None else
-             f"after {r.escalation.after} within {r.escalation.within}: {r.escalation.severity}"
-             f" + {','.join(r.escalation.add_channels)}"} for r in rules.rules]
-    return pl.DataFrame(rows, schema=RULE_ROW_SCHEMA)
 
 
 @dg.op
@@ -62,20 +38,13 @@ def apply_alert_rules_op(context: dg.OpExecutionContext, config: ApplyRulesConfi
                          metadata={"problems": dg.MetadataValue.md(
                              "\n".join(f"- {p}" for p in e.problems))}) from None
     with warehouse.session() as s:
-        ensure_tables(s)
-        before = applied_rules(s)
-        if before is not None and before.version == rules.version:
-            context.log.info(f"rules version {rules.version[:12]} is applied already")
-            return
-        s.write(RULE_SETS, pl.DataFrame([{"version": rules.version, "applied_at": s.clock(),
-                                          "applied_by": config.actor, "rules_yaml": rules.text}],
-                                        schema=RULE_SET_SCHEMA), mode="append")
-        table = _rule_rows(rules)
-        s.write(RULES, table, mode="replace")
-        record_audit(s, config.actor, "apply_alert_rules", RULES, _definitions(before),
-                     _definitions(rules))
+        changed = apply_rule_set(s, rules, config.actor)
+    if not changed:
+        context.log.info(f"rules version {rules.version[:12]} is applied already")
     context.add_output_metadata({"version": rules.version, "rules": len(rules.rules),
-                                 "rules_table": dg.MetadataValue.md(markdown_table(table))})
+                                 "changed": changed,
+                                 "rules_table": dg.MetadataValue.md(markdown_table(
+                                     rule_rows(rules)))})
 
 
 @dg.job(description="Validate the alert rules file (unknown metric or channel, bad threshold, "
