@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 import warnings
 
 import dagster as dg
@@ -49,14 +50,26 @@ def run_failure_event(run: dg.DagsterRun, failed_at: float, message: str) -> dic
                        {"run_id": run.run_id, "message": message, "tags": dict(run.tags)})
 
 
+def _root_cause(error) -> str:
+    """The innermost error's message (the op's own exception, not Dagster's wrapper)."""
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()
+
+
 @dg.run_failure_sensor(default_status=dg.DefaultSensorStatus.RUNNING,
                        description="Every failed run becomes a critical event in "
                        "analytics.alert_events (source dagster_run).")
 def run_failure_alert_sensor(context: dg.RunFailureSensorContext, warehouse: Warehouse) -> None:
-    event = context.failure_event
+    run = context.dagster_run
+    record = context.instance.get_run_record_by_id(run.run_id)
+    failed_at = record.end_time if record is not None and record.end_time else time.time()
+    steps = "; ".join(f"{e.step_key}: {_root_cause(e.event_specific_data.error)}"
+                      for e in context.get_step_failure_events() if e.event_specific_data.error)
+    message = context.failure_event.message or ""
     with warehouse.session() as s:
-        write_alert_events(s, [run_failure_event(context.dagster_run, event.timestamp,
-                                                 event.message or "")])
+        write_alert_events(s, [run_failure_event(run, failed_at,
+                                                 f"{message} {steps}".strip())])
 
 
 def check_failure_event(evaluation, timestamp: float, run_id: str) -> dict:
