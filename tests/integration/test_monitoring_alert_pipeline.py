@@ -303,3 +303,17 @@ def test_a_failed_asset_check_becomes_an_alert_event(built):
     with dg.build_sensor_context(instance=instance, resources={"warehouse": warehouse},
                                  cursor=result.cursor) as ctx:
         assert isinstance(sensor(ctx), dg.SkipReason)  # nothing new after the cursor
+
+
+def test_the_delivery_sensor_waits_while_a_run_writes_the_duckdb_warehouse(built):
+    _, d, instance, warehouse, _ = built
+    busy = dg.DagsterRun(job_name="hourly_refresh", status=dg.DagsterRunStatus.STARTED)
+    instance.add_run(busy)
+    try:
+        sensor = d.get_sensor_def("alert_delivery_sensor")
+        with dg.build_sensor_context(instance=instance,
+                                     resources={"warehouse": warehouse}) as ctx:
+            result = sensor(ctx)
+    finally:
+        instance.delete_run(busy.run_id)
+    assert result.skip_message == "a run is writing the DuckDB warehouse; delivery waits"
