@@ -296,7 +296,7 @@ def test_a_failed_asset_check_becomes_an_alert_event(built):
     sensor = d.get_sensor_def("failed_check_alert_sensor")
     with dg.build_sensor_context(instance=instance, resources={"warehouse": warehouse}) as ctx:
         result = sensor(ctx)
-    assert "failed: alert events written" in result.skip_reason.skip_message
+    assert "failed check(s): alert events written" in result.skip_reason.skip_message
     events = env.query("select severity, entity, title from analytics.alert_events "
                        "where source = 'asset_check' and entity = 'gauge'")
     assert events.rows() == [("critical", "gauge", "Check gauge_is_calibrated failed on gauge")]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-import warnings
 
 import dagster as dg
 import duckdb
@@ -89,25 +88,32 @@ def check_failure_event(evaluation, timestamp: float, run_id: str) -> dict:
                         "severity": evaluation.severity.value})
 
 
+FINISHED = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE,
+            dg.DagsterRunStatus.CANCELED]
+
+
 @dg.sensor(minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,
            description="Every failed asset check becomes an event in analytics.alert_events "
            "(source asset_check; ERROR checks critical, WARN checks warning).")
 def failed_check_alert_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse):
-    after = int(context.cursor) if context.cursor else None
-    with warnings.catch_warnings():  # get_event_records: the event-type query of 1.13
-        warnings.simplefilter("ignore", DeprecationWarning)
-        records = context.instance.get_event_records(
-            dg.EventRecordsFilter(dg.DagsterEventType.ASSET_CHECK_EVALUATION,
-                                  after_cursor=after), limit=1000, ascending=True)
-    if not records:
-        return dg.SkipReason("no new check evaluations")
+    """Reads the check evaluations of the runs finished since the cursor (the last such run's
+    update time; the events are idempotent, so a run read twice changes nothing)."""
+    after = dt.datetime.fromisoformat(context.cursor) if context.cursor else None
+    runs = context.instance.get_run_records(
+        filters=dg.RunsFilter(statuses=FINISHED, updated_after=after), limit=200,
+        order_by="update_timestamp", ascending=True)
+    if not runs:
+        return dg.SkipReason("no finished runs since the last tick")
     failed = [check_failure_event(r.event_log_entry.dagster_event.event_specific_data,
-                                  r.event_log_entry.timestamp, r.run_id)
-              for r in records
+                                  r.event_log_entry.timestamp, run.dagster_run.run_id)
+              for run in runs
+              for r in context.instance.get_records_for_run(
+                  run.dagster_run.run_id,
+                  of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
               if not r.event_log_entry.dagster_event.event_specific_data.passed]
     if failed:
         with warehouse.session() as s:
             write_alert_events(s, failed)
     return dg.SensorResult(skip_reason=dg.SkipReason(
-        f"{len(records)} check evaluation(s), {len(failed)} failed: alert events written"),
-        cursor=str(records[-1].storage_id))
+        f"{len(runs)} finished run(s), {len(failed)} failed check(s): alert events written"),
+        cursor=runs[-1].update_timestamp.isoformat())
