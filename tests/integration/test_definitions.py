@@ -66,9 +66,9 @@ def test_hourly_job_covers_the_hourly_domains_and_what_they_read(definitions):
     from dagster_project.defs.automation import hourly_selection
 
     keys = hourly_selection.resolve(graph)
-    assert set(groups("hourly")) == {"ingest", "performance", "revenue"}
+    assert set(groups("hourly")) == {"ingest", "performance", "revenue", "monitoring"}
     # the revenue marts' relationships tests read dim_clients: it and what it reads come along
     assert {graph.get(k).group_name for k in keys} == {"ingest", "staging", "performance",
-                                                        "revenue", "subscriptions"}
+                                                        "revenue", "subscriptions", "monitoring"}
     subscriptions = {k.to_user_string() for k in keys if graph.get(k).group_name == "subscriptions"}
     assert subscriptions == {"marts/dim_clients", "intermediate/int_subscription_states"}

@@ -262,3 +262,22 @@ def test_maintenance_windows_start_at_the_cron_and_last_their_duration(hour, min
     other = occ(0, rule="latency") | {"metric": "api_latency_p95_ms", "occurred_at": at}
     got = mark_maintenance(frame([row, other]), RULES)
     assert got["maintenance"].to_list() == [("nightly" if muted else None), None]
+
+
+def test_activity_counts_decisions_and_notification_states_per_day_and_rule():
+    from dagster_project.notify.activity import alert_activity
+
+    day1, day2 = T0, T0 + dt.timedelta(days=1)
+    decided = pl.DataFrame({"rule": ["runs", "runs", "runs", "cpu"],
+                            "occurred_at": [day1, day1, day2, day1],
+                            "decision": ["new", "cooldown", "escalated", "muted"]})
+    sent = pl.DataFrame({"rule": ["runs", "runs", "runs"], "occurred_at": [day1, day2, day2],
+                         "status": ["delivered", "dead_letter", "delivered"]})
+    got = alert_activity(decided, sent)
+    # by hand: day 1 runs: 2 occurrences (new sent, cooldown), 1 notification delivered;
+    # day 1 cpu: 1 muted, no notification; day 2 runs: escalated (sent), 2 notifications
+    assert got.select("day", "rule", "occurrences", "sent", "escalated", "cooldown", "muted",
+                      "notifications", "delivered", "dead_letter").rows() == [
+        (day1.date(), "cpu", 1, 0, 0, 0, 1, 0, 0, 0),
+        (day1.date(), "runs", 2, 1, 0, 1, 0, 1, 1, 0),
+        (day2.date(), "runs", 1, 1, 1, 0, 0, 2, 1, 1)]
