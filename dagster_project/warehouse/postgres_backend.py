@@ -184,12 +184,20 @@ class PostgresSession(WarehouseSession):
         self._schemas.add(schema)
 
     def _columns(self, table: str) -> list[tuple[str, str]]:
-        """(name, type) of an existing table or view, in order; [] when there is none."""
+        """(name, type) of an existing table or view, in order; [] when there is none.
+
+        Looked up with a query on the catalogs, not ``to_regclass``: a name lookup that finds
+        nothing leaves a negative entry in the session's catalog cache, and the schema or table
+        that ``_ddl_outside`` then commits in another connection would stay invisible to this
+        transaction ("schema ... does not exist") until some new lock flushes the cache."""
+        schema, name = table.split(".")
         rows = self._con.execute(
-            "select attname, format_type(atttypid, atttypmod) from pg_attribute "
-            "where attrelid = to_regclass(%s) and attnum > 0 and not attisdropped "
-            "order by attnum",
-            [qualified(table)],
+            "select a.attname, format_type(a.atttypid, a.atttypmod) from pg_attribute a "
+            "join pg_class c on c.oid = a.attrelid "
+            "join pg_namespace n on n.oid = c.relnamespace "
+            "where n.nspname = %s and c.relname = %s and a.attnum > 0 and not a.attisdropped "
+            "order by a.attnum",
+            [schema, name],
         ).fetchall()
         return [(name, type_) for name, type_ in rows]
 
