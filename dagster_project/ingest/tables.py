@@ -67,12 +67,24 @@ def ensure_tables(session: WarehouseSession, contract: TableContract) -> None:
     session.create_table(raw_table(contract.name), contract_columns + LINEAGE_COLUMNS)
     session.ensure_unique_key(raw_table(contract.name), contract.key)
     session.create_table(quarantine_table(contract.name), QUARANTINE_COLUMNS)
-    session.create_table(INGESTED_FILES, INGESTED_FILES_COLUMNS)
-    session.create_table(REJECTED_FILES, REJECTED_FILES_COLUMNS)
-    # warehouses made before these columns existed
-    session.execute(f"alter table {INGESTED_FILES} add column if not exists modified_ns bigint")
-    session.execute(
-        f"alter table {REJECTED_FILES} add column if not exists first_rejected_at timestamp")
+    for name, columns in ((INGESTED_FILES, INGESTED_FILES_COLUMNS),
+                          (REJECTED_FILES, REJECTED_FILES_COLUMNS)):
+        session.create_table(name, columns)
+        _add_missing_columns(session, name, columns)
+
+
+def _add_missing_columns(session: WarehouseSession, table: str,
+                         columns: list[tuple[str, str]]) -> None:
+    """Add the columns a warehouse made before they existed lacks. Only then: ``alter table``
+    locks the table exclusively until the transaction ends, which would make every table's
+    ingest wait for every other one's on PostgreSQL."""
+    schema, name = table.split(".")
+    present = set(session.read(
+        "select column_name from information_schema.columns where table_schema = ? "
+        "and table_name = ?", [schema, name])["column_name"])
+    for column, sql_type in columns:
+        if column not in present:
+            session.execute(f"alter table {table} add column {column} {sql_type}")
 
 
 def record_files(

@@ -285,3 +285,13 @@ def test_no_physical_type_crashes_the_load_of_any_contract_type(wh, tmp_path, ta
     assert accounted == {f"{label}.parquet" for label in PHYSICAL}
     assert all(f.rows_read == 3 == f.rows_loaded + f.rows_quarantined for f in report.files)
     assert {"list.parquet", "struct.parquet", "duration.parquet", "time.parquet"} <= rejected
+
+
+def test_a_rejected_files_table_from_before_gets_its_new_column(wh, tmp_path):
+    with wh.session() as s:
+        s.create_table("ops.rejected_files", [  # the columns before issue 11
+            ("table_name", "varchar"), ("file_path", "varchar"), ("sha256", "varchar"),
+            ("size_bytes", "bigint"), ("reason", "varchar"), ("rejected_at", "timestamp")])
+    bad_path(tmp_path, "clients", "a.parquet").write_bytes(b"not parquet")
+    ingest(wh, tmp_path, "clients")
+    assert wh.read("select first_rejected_at from ops.rejected_files").item() == NOW
