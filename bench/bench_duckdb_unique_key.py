@@ -10,7 +10,7 @@ import os
 from bench_simulator import ensure_landing
 from benchlib import Context, Record
 
-ORDER = 25
+ORDER = 35
 TABLES = ("touchpoints", "api_requests")
 
 
