@@ -84,9 +84,9 @@ def discover_files(landing_dir: Path, table: str,
     silently ignored. Refused, never read, and reported: symbolic links that are dangling, lead
     outside the landing folder (resolved, so ``..`` and chains of links count) or to anything
     but a regular file; pipes, sockets and devices; names that are not valid UTF-8 (recorded
-    with the undecodable bytes as ``\\xNN``). ``known`` maps (relative path, size, modification
-    time in ns) of files seen before to their sha256: such a file is not read again (a
-    rewritten file has a new modification time).
+    with the undecodable bytes as ``\\xNN``); files that cannot be read (permissions).
+    ``known`` maps (relative path, size, modification time in ns) of files seen before to their
+    sha256: such a file is not read again (a rewritten file has a new modification time).
     """
     root = Path(landing_dir) / table
     if not root.is_dir():
@@ -106,8 +106,13 @@ def discover_files(landing_dir: Path, table: str,
         if reason is not None:
             refused.append((LandingFile(path, name, None, 0, 0), reason))
             continue
-        stat = path.stat()
-        sha = known.get((rel_path, stat.st_size, stat.st_mtime_ns)) or sha256_of(path)
+        try:
+            stat = path.stat()
+            sha = known.get((rel_path, stat.st_size, stat.st_mtime_ns)) or sha256_of(path)
+        except OSError as exc:  # no read permission; removed since it was listed
+            refused.append((LandingFile(path, name, None, 0, 0),
+                            f"cannot be read ({exc.strerror or exc}); not read"))
+            continue
         found.append(LandingFile(path=path, rel_path=rel_path, sha256=sha, size=stat.st_size,
                                  modified_ns=stat.st_mtime_ns))
     return found, refused

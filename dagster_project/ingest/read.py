@@ -108,9 +108,13 @@ def read_file(path: str | Path, contract: TableContract) -> pl.DataFrame:
             f"unknown file type {suffix or '(no extension)'!r}; "
             f"expected one of {', '.join(READABLE_SUFFIXES)}",
         )
-    if path.stat().st_size == 0:
-        raise UnreadableFile(path, "empty file (0 bytes)")
-    df = _as_text(path, _read_parquet(path), contract) if suffix == ".parquet" else _read_csv(path)
+    try:
+        if path.stat().st_size == 0:
+            raise UnreadableFile(path, "empty file (0 bytes)")
+        df = (_as_text(path, _read_parquet(path), contract) if suffix == ".parquet"
+              else _read_csv(path))
+    except OSError as exc:  # removed or made unreadable since it was listed
+        raise UnreadableFile(path, f"cannot be read ({exc.strerror or exc})") from exc
     missing = [c for c in contract.required_columns if c not in df.columns]
     if missing:
         raise UnreadableFile(path, f"missing required column(s) {', '.join(missing)}")

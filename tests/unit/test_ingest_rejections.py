@@ -295,3 +295,29 @@ def test_a_rejected_files_table_from_before_gets_its_new_column(wh, tmp_path):
     bad_path(tmp_path, "clients", "a.parquet").write_bytes(b"not parquet")
     ingest(wh, tmp_path, "clients")
     assert wh.read("select first_rejected_at from ops.rejected_files").item() == NOW
+
+
+def test_a_file_without_read_permission_is_refused_and_the_others_load(wh, tmp_path, monkeypatch):
+    """The tests run as root, who reads any file: the permission error is raised for it."""
+    from dagster_project.ingest import files
+
+    good_file(tmp_path)
+    locked = bad_path(tmp_path, "clients", "locked.parquet")
+    locked.write_bytes(b"secret")
+    real = files.sha256_of
+
+    def sha(path):
+        if path == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(files, "sha256_of", sha)
+    reason = rejected_only(wh, tmp_path, "clients", "locked.parquet")
+    assert reason == "cannot be read (Permission denied); not read"
+
+
+def test_a_file_removed_after_it_was_listed_is_rejected_not_a_crash(tmp_path):
+    from dagster_project.ingest.read import UnreadableFile, read_file
+
+    with pytest.raises(UnreadableFile, match=r"cannot be read \(No such file or directory\)"):
+        read_file(tmp_path / "gone.csv", table("clients"))
