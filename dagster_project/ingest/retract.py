@@ -8,7 +8,8 @@
 ``raw.<table>`` and ``raw_quarantine.<table>`` whose source file is ``--file`` is deleted, the
 file's records in ``ops.ingested_files`` become ``status = 'retracted'``, and an entry goes to
 the audit log (``dagster_project.audit``; action ``retract_file``, object
-``raw.<table>/<file>``, before and after: the rows, hashes and counts). The file keeps its
+``raw.<table>/<file>``, before and after: the rows, hashes and counts). On PostgreSQL the audit
+log must exist, made by the roles command (``make pg-roles``): without it nothing is retracted. The file keeps its
 record, so the same content (under any name) is not loaded again; a corrected file, with other
 bytes, loads on the next ingest run, under the same name or another.
 
@@ -90,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with Warehouse.from_settings(get_settings()).session() as session:
             done = retract_file(session, args.table, args.file, args.actor, args.reason)
-    except ValueError as exc:
+    except (ValueError, RuntimeError) as exc:  # RuntimeError: no protected audit log (PostgreSQL)
         print(f"nothing retracted: {exc}", file=sys.stderr)
         return 2
     print(f"retracted {done.rows_deleted} rows of raw.{done.table} and "

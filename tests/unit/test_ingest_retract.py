@@ -142,3 +142,24 @@ def test_the_command_retracts_and_says_a_full_refresh_is_next(tmp_path, monkeypa
     assert "retracted 2 rows of raw.conversions" in out and "full_refresh: true" in out
     assert retract.main(args) == 2  # nothing loaded under that name any more
     assert "nothing retracted" in capsys.readouterr().err
+
+
+@pytest.mark.postgres
+def test_on_postgres_without_the_roles_setup_nothing_is_retracted(pg_server, pg_dsn, tmp_path,
+                                                                 monkeypatch, capsys):
+    """No audit log (the roles command never ran): record_audit refuses, so the deletion it
+    would have recorded rolls back with it, and the command says why instead of a traceback."""
+    wh = Warehouse(backend="postgres", postgres_dsn=pg_dsn)
+    landing = tmp_path / "landing"
+    path = write_landing_file(valid_rows(T, 2), landing_path(landing, T, "2024-01-01"))
+    ingest(wh, landing)
+    file = path.relative_to(landing).as_posix()
+    with pytest.raises(RuntimeError, match="refusing to write the audit log"), wh.session() as s:
+        retract.retract_file(s, T, file, "alice", "a reason")
+    for name, value in pg_server.warehouse_env(pg_dsn.split("dbname=")[1]).items():
+        monkeypatch.setenv(name, value)
+    args = ["--table", T, "--file", file, "--actor", "bob", "--reason", "test"]
+    assert retract.main(args) == 2
+    assert "nothing retracted: refusing to write the audit log" in capsys.readouterr().err
+    assert wh.read(f"select count(*) from raw.{T}").item() == 2
+    assert wh.read("select status from ops.ingested_files").item() == "loaded"
