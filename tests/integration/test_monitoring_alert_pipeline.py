@@ -201,7 +201,7 @@ def test_the_delivery_sensor_tick_reports_sent_retried_and_dead_lettered(built):
         "event_id": ["capacity-1"], "occurred_at": [dt.datetime(2025, 2, 19)],
         "source": ["forecasting"], "severity": ["warning"], "entity": ["host_cpu_pct"],
         "title": ["CPU crosses 85% in 12 days"], "details": ["{}"]}), mode="append")
-    sensor = d.get_sensor_def("alert_delivery_sensor")
+    sensor = d.resolve_sensor_def("alert_delivery_sensor")
     with dg.build_sensor_context(instance=instance, resources={"warehouse": warehouse}) as ctx:
         result = sensor(ctx)
     assert result.skip_reason.skip_message == (
@@ -264,7 +264,7 @@ def test_a_failed_run_becomes_a_critical_alert_event(built):
     env, d, instance, warehouse, _ = built
     result = failing_job.execute_in_process(instance=instance, raise_on_error=False)
     assert not result.success
-    sensor = d.get_sensor_def("run_failure_alert_sensor")
+    sensor = d.resolve_sensor_def("run_failure_alert_sensor")
     ctx = dg.build_run_status_sensor_context(
         sensor_name=sensor.name, dagster_instance=instance,
         dagster_run=instance.get_run_by_id(result.run_id),
@@ -293,7 +293,7 @@ def gauge_is_calibrated():
 def test_a_failed_asset_check_becomes_an_alert_event(built):
     env, d, instance, warehouse, _ = built
     assert dg.materialize([gauge, gauge_is_calibrated], instance=instance).success
-    sensor = d.get_sensor_def("failed_check_alert_sensor")
+    sensor = d.resolve_sensor_def("failed_check_alert_sensor")
     with dg.build_sensor_context(instance=instance, resources={"warehouse": warehouse}) as ctx:
         result = sensor(ctx)
     assert "failed check(s): alert events written" in result.skip_reason.skip_message
@@ -310,7 +310,7 @@ def test_the_delivery_sensor_waits_while_a_run_writes_the_duckdb_warehouse(built
     busy = dg.DagsterRun(job_name="hourly_refresh", status=dg.DagsterRunStatus.STARTED)
     instance.add_run(busy)
     try:
-        sensor = d.get_sensor_def("alert_delivery_sensor")
+        sensor = d.resolve_sensor_def("alert_delivery_sensor")
         with dg.build_sensor_context(instance=instance,
                                      resources={"warehouse": warehouse}) as ctx:
             result = sensor(ctx)
