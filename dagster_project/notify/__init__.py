@@ -4,5 +4,6 @@
 (``analytics.alert_events``, ``analytics.metric_anomalies``, mart thresholds) against the
 rules; :mod:`.lifecycle` folds occurrences into alerts and decides what to send;
 :mod:`.channels` builds and sends each channel's request; :mod:`.store` keeps the ``ops``
-tables; :mod:`.deliver` delivers due notifications with retries and dead letters.
+tables; :mod:`.deliver` delivers due notifications with retries and dead letters;
+:mod:`.activity` counts the alerting per day and rule.
 """
