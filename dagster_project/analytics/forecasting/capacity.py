@@ -136,9 +136,9 @@ def _backtest(y: np.ndarray, first_weekday: int, s: CapacitySettings, horizon: i
 
 
 def capacity_forecast(panel: Panel, limits: dict[str, float],
-                      settings: CapacitySettings = CapacitySettings()) -> pl.DataFrame:
+                      settings: CapacitySettings | None = None) -> pl.DataFrame:
     """Rows resource x horizon x level (see CAPACITY_SCHEMA and the module docstring)."""
-    s = settings
+    s = settings or CapacitySettings()
     as_of = panel.start + dt.timedelta(days=panel.days - 1)
     wd = panel.start.weekday()
     top = max(s.horizons)

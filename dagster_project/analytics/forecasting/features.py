@@ -64,7 +64,7 @@ class OriginStats:
         seen = ~np.isnan(history)
         z = np.nan_to_num(history)
         full = _window_sum(seen.astype(float), window) == window
-        mean = lambda w: _window_sum(z, w) / w  # noqa: E731
+        mean = lambda w: _window_sum(z, w) / w
         level = np.where(full, _window_sum(np.abs(z), window) / window, np.nan)
         m_w = mean(window)
         var = np.maximum(_window_sum(z * z, window) / window - m_w ** 2, 0)
@@ -123,7 +123,7 @@ def training_rows(stats: OriginStats, horizon: int, stride: int, max_rows: int,
 
 def prediction_rows(stats: OriginStats, horizon: int) -> Rows:
     """Rows at the last day of the history for every usable series, horizons 1..horizon."""
-    n, days = stats.level.shape
+    _n, days = stats.level.shape
     usable = np.flatnonzero(stats.usable()[:, days - 1])
     s, h = (a.ravel() for a in np.meshgrid(usable, np.arange(1, horizon + 1), indexing="ij"))
     return stats.rows(s, np.full(s.size, days - 1), h, with_target=False)

@@ -59,9 +59,10 @@ class ForecastResult:
     timings: dict[str, float]
 
 
-def forecast_panel(panel: Panel, settings: ForecastSettings = ForecastSettings()) -> ForecastResult:
-    """Forecast every series of ``panel`` from its last day (see the module docstring)."""
-    s = settings
+def forecast_panel(panel: Panel, settings: ForecastSettings | None = None) -> ForecastResult:
+    """Forecast every series of ``panel`` from its last day (see the module docstring);
+    default settings when none are given."""
+    s = settings or ForecastSettings()
     timings: dict[str, float] = {}
     as_of = panel.start + dt.timedelta(days=panel.days - 1)
     bt = run_backtest(panel, s, timings) if panel.ids else None
@@ -111,7 +112,7 @@ def _forecast_rows(panel, ok, point, lower, upper, coverage, method, level, as_o
     hz = np.tile(np.arange(1, h + 1), ok.size)
     good = np.isfinite(upper[idx, hz - 1]) & np.isfinite(coverage[idx, hz - 1])
     code = np.where(good, OK, "too_few_residuals")
-    keep = lambda a: np.where(good, a, np.nan)  # noqa: E731
+    keep = lambda a: np.where(good, a, np.nan)
     return pl.DataFrame({
         "series_id": [panel.ids[i] for i in idx],
         "forecast_date": [as_of + dt.timedelta(days=int(d)) for d in hz],

@@ -61,6 +61,7 @@ def _forest(train: Rows, pred: Rows, n_series: int, s: GlobalSettings, seed: int
                                   max_features=0.5, max_samples=0.3, max_depth=12,
                                   n_jobs=s.n_jobs, random_state=seed)
     model.fit(train.x, train.y)
+    model.set_params(n_jobs=1)  # threads would sum the trees in a varying order
     return model.predict(pred.x)
 
 

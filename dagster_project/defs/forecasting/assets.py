@@ -34,14 +34,14 @@ PLATFORMS = ", ".join(f"'{p}'" for p in vocabulary("platform"))
 
 # panel -> (SQL giving series_id, day, value; the gap rule of analytics.forecasting.panel)
 SERIES = {
-    "client_revenue": ("select client_id as series_id, revenue_date as day, revenue as value "
-                       "from marts.fct_revenue_daily", "zero"),
-    "platform_revenue": ("select channel as series_id, cast(converted_at as date) as day, "
+    "client_revenue": (("select client_id as series_id, revenue_date as day, revenue as value "
+                       "from marts.fct_revenue_daily"), "zero"),
+    "platform_revenue": (("select channel as series_id, cast(converted_at as date) as day, "
                          "sum(revenue_credit) as value from marts.fct_attribution_touch_credits "
                          f"where attribution_model = 'linear' and channel in ({PLATFORMS}) "
-                         "group by 1, 2", "zero"),
-    "tier_mrr": ("select tier as series_id, date_day as day, mrr as value "
-                 "from marts.fct_mrr_daily", "interpolate"),
+                         "group by 1, 2"), "zero"),
+    "tier_mrr": (("select tier as series_id, date_day as day, mrr as value "
+                 "from marts.fct_mrr_daily"), "interpolate"),
 }
 CAPACITY_SQL = """
 with res as (
