@@ -66,8 +66,8 @@ def small(tmp_path_factory):
     run = subprocess.run(
         [str(ROOT / ".venv/bin/dbt"), "build", "--project-dir", str(ROOT / "dbt"), "--profiles-dir",
          str(ROOT / "dbt"), "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs"),
-         "--select", "fct_revenue_daily", "fct_resource_usage_hourly",
-         "fct_api_performance_hourly", "+int_as_of_date",
+         "--select", "+fct_revenue_daily", "+fct_resource_usage_hourly",
+         "+fct_api_performance_hourly", "+int_as_of_date",
          "--exclude", "test_type:data"],
         env=env, capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stdout[-3000:]

@@ -116,6 +116,14 @@ def _statuses(df: pl.DataFrame) -> dg.MetadataValue:
                                                           how="left")))
 
 
+def _fan(name: str, panel: fc.Panel, result: fc.ForecastResult, series: list[str],
+         title: str) -> dict:
+    """``{name: fan chart}`` of ``series``, or nothing when there is no series to draw."""
+    if not series:
+        return {}
+    return {name: png_markdown(plots.fan_chart(panel, result.forecast, series, title), title)}
+
+
 def _top_series(history: pl.DataFrame, n: int) -> list[str]:
     recent = history.filter(pl.col("day") > pl.col("day").max() - pl.duration(days=28))
     return recent.group_by("series_id").agg(pl.col("value").sum()).sort(
@@ -137,11 +145,11 @@ def revenue_forecasts(config: ForecastConfig, warehouse: Warehouse):
     their rolling-origin backtest, with conformal intervals per horizon."""
     settings = config.settings()
     as_of = _as_of(warehouse)
-    results, histories = {}, {}
+    results, histories, panels = {}, {}, {}
     for name, (sql, fill) in SERIES.items():
         histories[name] = warehouse.read(sql)
-        panel = fc.build_panel(histories[name], "series_id", "day", "value", fill, as_of)
-        results[name] = fc.forecast_panel(panel, settings)
+        panels[name] = fc.build_panel(histories[name], "series_id", "day", "value", fill, as_of)
+        results[name] = fc.forecast_panel(panels[name], settings)
     client = results["client_revenue"].forecast.with_columns(
         series_kind=pl.lit("client"), client_id=pl.col("series_id"),
         platform=pl.lit(None, pl.String))
@@ -159,24 +167,21 @@ def revenue_forecasts(config: ForecastConfig, warehouse: Warehouse):
         s.write("analytics.mrr_forecast", mrr)
         s.write("analytics.forecast_backtest", backtest)
     common = {"horizon_days_forecast": {n: r.horizon for n, r in results.items()},
-              "members_config": settings.members}
-    client_plot = plots.fan_chart(histories["client_revenue"], results["client_revenue"].forecast,
-                                  _top_series(histories["client_revenue"], 3),
-                                  "Client daily revenue: the three largest clients")
+              "members_config": list(settings.members)}
     yield dg.MaterializeResult(asset_key=["analytics", "revenue_forecast"], metadata={
         **table_metadata(revenue, FORECAST_COLUMNS), "statuses": _statuses(revenue),
         "horizon_days": {n: results[n].horizon for n in ("client_revenue", "platform_revenue")},
-        "fan_chart_clients": png_markdown(client_plot, "client revenue fan chart"),
-        "fan_chart_platforms": png_markdown(plots.fan_chart(
-            histories["platform_revenue"], results["platform_revenue"].forecast,
-            _top_series(histories["platform_revenue"], 3), "Platform daily revenue (linear "
-            "attribution): the three largest"), "platform revenue fan chart")})
-    mrr_plot = plots.fan_chart(histories["tier_mrr"], results["tier_mrr"].forecast,
-                               _top_series(histories["tier_mrr"], 4), "MRR per tier")
+        **_fan("fan_chart_clients", panels["client_revenue"], results["client_revenue"],
+               _top_series(histories["client_revenue"], 3),
+               "Client daily revenue: the three largest clients"),
+        **_fan("fan_chart_platforms", panels["platform_revenue"], results["platform_revenue"],
+               _top_series(histories["platform_revenue"], 3),
+               "Platform daily revenue (linear attribution): the three largest")})
     yield dg.MaterializeResult(asset_key=["analytics", "mrr_forecast"], metadata={
         **table_metadata(mrr, FORECAST_COLUMNS), "statuses": _statuses(mrr),
         "horizon_days": results["tier_mrr"].horizon,
-        "fan_chart": png_markdown(mrr_plot, "MRR fan chart")})
+        **_fan("fan_chart", panels["tier_mrr"], results["tier_mrr"],
+               _top_series(histories["tier_mrr"], 4), "MRR per tier")})
     members = pl.concat([r.members.select(pl.lit(n).alias("forecast"), pl.all())
                          for n, r in results.items()])
     timings = {n: {k: round(v, 2) for k, v in r.timings.items()} for n, r in results.items()}

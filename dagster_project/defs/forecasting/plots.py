@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from dagster_project.analytics.forecasting import Panel
+
 
 def _plt():
     import matplotlib
@@ -14,17 +16,17 @@ def _plt():
     return plt
 
 
-def fan_chart(history: pl.DataFrame, forecast: pl.DataFrame, series: list[str], title: str,
+def fan_chart(panel: Panel, forecast: pl.DataFrame, series: list[str], title: str,
               history_days: int = 90):
-    """For each of ``series``: the last ``history_days`` of ``history`` (series_id, day,
-    value) and the forecast with its bands, widest level lightest."""
+    """For each of ``series``: its last ``history_days`` in the panel (gaps filled by the
+    panel's rule) and the forecast with its bands, widest level lightest."""
     plt = _plt()
     fig, axes = plt.subplots(len(series), 1, figsize=(8, 2.4 * len(series)), squeeze=False)
     levels = sorted(forecast["level"].drop_nulls().unique().to_list(), reverse=True)
+    dates = panel.dates()[-history_days:]
     for ax, sid in zip(axes[:, 0], series):
-        h = history.filter(pl.col("series_id") == sid).sort("day").tail(history_days)
-        ax.plot(h["day"].to_list(), h["value"].to_numpy(), color="black", lw=0.8,
-                label="actual")
+        ax.plot(dates, panel.values[panel.ids.index(sid), -history_days:], color="black",
+                lw=0.8, label="actual")
         f = forecast.filter((pl.col("series_id") == sid) & (pl.col("status") == "ok"))
         for alpha, level in zip((0.2, 0.4, 0.6), levels):
             band = f.filter(pl.col("level") == level).sort("forecast_date")
