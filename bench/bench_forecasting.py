@@ -104,7 +104,7 @@ def _scores(panel, forecast) -> dict:
     scale = seasonal_scale(hist, 7)
     naive = seasonal_naive(hist, HELD_OUT, 7)
     ok = np.isfinite(scale) & (scale > 0) & np.all(np.isfinite(forecast), axis=1)
-    mase = lambda f: float(np.mean(np.mean(np.abs(actual[ok] - np.maximum(f[ok], 0)), axis=1)  # noqa: E731
+    mase = lambda f: float(np.mean(np.mean(np.abs(actual[ok] - np.maximum(f[ok], 0)), axis=1)
                                    / scale[ok]))
     return {"mase": mase(forecast), "seasonal_naive_mase": mase(naive), "scored": int(ok.sum()),
             "fitted": int(np.all(np.isfinite(forecast), axis=1).sum())}
