@@ -64,7 +64,8 @@ def forecast_clients(duckdb_path: str, n: int) -> dict:
             "horizon": res.horizon, "timings": res.timings,
             "members": res.members.select("member", "mase_ratio", "weight").to_dicts(),
             "ensemble_mase_ratio": ens["mase_ratio"][0],
-            "coverage": dict(zip(ens["level"].to_list(), ens["coverage"].to_list()))}
+            # levels as text: the result comes back through JSON
+            "coverage": dict(zip(map(str, ens["level"].to_list()), ens["coverage"].to_list()))}
 
 
 def save_holdout(duckdb_path: str, n: int, path: str) -> dict:
@@ -166,7 +167,7 @@ def run(ctx: Context) -> list[Record]:
         f"fit; members {shares}; other (stacking, conformal, frames) "
         f"{r['seconds'] - total:.1f} s; backtest ensemble MASE / seasonal naive "
         f"{r['ensemble_mase_ratio']:.3f}, coverage "
-        + ", ".join(f"{k:.0%}: {v:.3f}" for k, v in r["coverage"].items())
+        + ", ".join(f"{float(k):.0%}: {v:.3f}" for k, v in r["coverage"].items())
         + f"; weights {weights}")]
     hw = ctx.measure("bench_forecasting:holt_winters", label="forecasting-holt-winters",
                      duckdb_path=str(db), n=SERIES)

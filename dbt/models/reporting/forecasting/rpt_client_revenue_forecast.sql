@@ -4,7 +4,10 @@
 -- null values and the status when the client has no forecast. A table, so that PostgreSQL
 -- row-level security applies. Before the forecasting asset has run (a fresh dbt build) it
 -- builds empty.
-{%- set present = (load_relation(source('analytics', 'revenue_forecast')) is not none) if execute else false %}
+-- source() is called outside the conditional so that dbt records the dependency at parse time
+-- (execute is false then): the reporting step waits for the forecasting asset.
+{%- set forecasts_source = source('analytics', 'revenue_forecast') %}
+{%- set present = (load_relation(forecasts_source) is not none) if execute else false %}
 with
 
 forecasts as (
@@ -12,7 +15,7 @@ forecasts as (
     {%- if present %}
     select client_id, forecast_date, horizon_days, level, forecast, lower, upper,
         backtest_coverage, method, status, status_message, as_of_date
-    from {{ source('analytics', 'revenue_forecast') }}
+    from {{ forecasts_source }}
     where series_kind = 'client'
     {%- else %}
     select cast(null as varchar) as client_id, cast(null as date) as forecast_date,
