@@ -16,6 +16,8 @@ import dagster as dg
 
 from dagster_project.warehouse import Warehouse, qualified
 
+TABLE_NAME = "dagster/table_name"
+
 
 @dataclass(frozen=True)
 class Relation:
@@ -27,6 +29,7 @@ class Relation:
 
     @property
     def table(self) -> str:
+        """``schema.name``: no database, which is the run's (the DuckDB file, ``BI_PG_DB``)."""
         return f"{self.schema}.{self.name}"
 
 
@@ -65,7 +68,7 @@ def relation_metadata(warehouse: Warehouse, relations: list[Relation]) -> dict[s
         schema = dg.TableSchema(columns=[
             dg.TableColumn(c, t, description=r.descriptions.get(c) or None)
             for c, t in by_table.get((r.schema, r.name), [])])
-        out[r.unique_id] = {"dagster/table_name": r.table, "dagster/column_schema": schema}
+        out[r.unique_id] = {TABLE_NAME: r.table, "dagster/column_schema": schema}
     for i, r in enumerate(counted):
         if i in rows:
             out[r.unique_id]["dagster/row_count"] = int(rows[i])
