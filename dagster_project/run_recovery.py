@@ -97,7 +97,7 @@ def worker_of(instance: dg.DagsterInstance, run_id: str) -> Worker | None:
 def dead_worker_message(worker: Worker, by: str) -> str:
     return (f"The run's {worker.describe()} is gone (killed or crashed) while the run was in "
             f"progress; marked failed by {by} so that queued runs, schedules and sensors go on. "
-            "Re-run it: writes are atomic, so nothing is half-written.")
+            "Run it again: writes are atomic, so each table it wrote is complete or untouched.")
 
 
 def fail_dead_runs(instance: dg.DagsterInstance, runner: str) -> list[str]:
@@ -107,8 +107,11 @@ def fail_dead_runs(instance: dg.DagsterInstance, runner: str) -> list[str]:
     runs = instance.get_runs(dg.RunsFilter(statuses=UNFINISHED, tags={RUNNER_TAG: runner}))
     for run in runs:
         worker = worker_of(instance, run.run_id)
-        if worker is not None and worker.is_gone():
-            instance.report_run_failed(run, dead_worker_message(worker, f"the next {runner} run"))
+        if worker is None or not worker.is_gone():
+            continue
+        now = instance.get_run_by_id(run.run_id)  # it may have finished just before its process exited
+        if now is not None and now.status in UNFINISHED:
+            instance.report_run_failed(now, dead_worker_message(worker, f"the next {runner} run"))
             failed.append(run.run_id)
     return failed
 
@@ -124,7 +127,7 @@ class LocalRunLauncher(DefaultRunLauncher):
     def launch_run(self, context) -> None:
         super().launch_run(context)
         run = self._instance.get_run_by_id(context.dagster_run.run_id)
-        server = json.loads(run.tags[GRPC_INFO_TAG]).get("host") if run else None
+        server = json.loads(run.tags.get(GRPC_INFO_TAG, "{}")).get("host") if run else None
         if run is not None and server:
             host = this_host() if server in LOOPBACK else server
             self._instance.add_run_tags(run.run_id, {HOST_TAG: host})

@@ -50,9 +50,15 @@ def wait_for(condition, timeout: float, what: str, poll: float = 1.0):
     pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
-def step_started(instance: dg.DagsterInstance, run_id: str, step_key: str) -> bool:
-    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_START).records
-    return any(r.event_log_entry.step_key == step_key for r in records)
+def steps(instance: dg.DagsterInstance, run_id: str, *types: dg.DagsterEventType) -> set[str]:
+    records = instance.get_records_for_run(run_id, of_type=set(types)).records
+    return {r.event_log_entry.step_key for r in records}
+
+
+def steps_in_progress(instance: dg.DagsterInstance, run_id: str) -> set[str]:
+    ended = steps(instance, run_id, dg.DagsterEventType.STEP_SUCCESS,
+                  dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.STEP_SKIPPED)
+    return steps(instance, run_id, dg.DagsterEventType.STEP_START) - ended
 
 
 def pipeline(*args: str, log: Path) -> subprocess.Popen:
@@ -64,16 +70,19 @@ def pipeline(*args: str, log: Path) -> subprocess.Popen:
         start_new_session=True)
 
 
-def kill_pipeline_mid_step(tmp_path: Path) -> tuple[dg.DagsterRun, int]:
-    """Start nightly_refresh, SIGKILL its process group once the dbt step has started; the run
-    as the instance then records it, and the killed pid."""
+def kill_pipeline_mid_step(tmp_path: Path, before_kill=lambda: None) -> tuple[dg.DagsterRun, int]:
+    """Start nightly_refresh; once its dbt step has started (and ``before_kill`` has returned),
+    SIGKILL its process group with a step in progress. The run as recorded, and the killed pid."""
     proc = pipeline("--job", "nightly_refresh", log=tmp_path / "killed_pipeline.log")
     with dg.DagsterInstance.get() as instance:
-        run = wait_for(lambda: next(iter(instance.get_runs(limit=1)), None), 120, "the run")
-        wait_for(lambda: step_started(instance, run.run_id, KILLED_STEP), 300,
-                 f"step {KILLED_STEP} to start")
+        mine = dg.RunsFilter(tags={PID_TAG: str(proc.pid)})
+        run = wait_for(lambda: next(iter(instance.get_runs(mine)), None), 120, "the run")
+        wait_for(lambda: KILLED_STEP in steps(instance, run.run_id, dg.DagsterEventType.STEP_START),
+                 300, f"step {KILLED_STEP} to start")
+        before_kill()
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
+        assert steps_in_progress(instance, run.run_id)  # killed mid-step
         return instance.get_run_by_id(run.run_id), proc.pid
 
 
@@ -96,15 +105,13 @@ def dagster_daemon(log: Path) -> Iterator[subprocess.Popen]:
 
 
 def test_pipeline_marks_its_killed_run_failed_at_its_next_start(instance_home, tmp_path):
-    """The defect as found: SIGKILL leaves the run STARTED, its dbt step begun and never ended,
-    and the run carries the pid of the process that was killed."""
+    """SIGKILL leaves the run STARTED with its dbt step begun and never ended (the defect as
+    found); the next ``pipeline`` run marks it failed, naming the dead process, and runs."""
     run, pid = kill_pipeline_mid_step(tmp_path)
     assert run.status == dg.DagsterRunStatus.STARTED
     assert run.tags[PID_TAG] == str(pid) and run.tags[HOST_TAG] == this_host()
     with dg.DagsterInstance.get() as instance:
-        ends = instance.get_records_for_run(run.run_id, of_type={
-            dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE}).records
-        assert KILLED_STEP not in {r.event_log_entry.step_key for r in ends}
+        assert KILLED_STEP in steps_in_progress(instance, run.run_id)
 
         proc = pipeline("--job", "ingest_landing_files", log=tmp_path / "next_pipeline.log")
         assert proc.wait(timeout=300) == 0, (tmp_path / "next_pipeline.log").read_text()[-3000:]
@@ -120,30 +127,51 @@ def test_pipeline_marks_its_killed_run_failed_at_its_next_start(instance_home, t
         assert newest.status == dg.DagsterRunStatus.SUCCESS
 
 
-def test_run_monitoring_fails_the_killed_run_and_the_queued_sensor_run_launches(
-        instance_home, tmp_path):
-    """With the daemon running (as in ``dagster dev``), nobody touches the instance: run
-    monitoring finds the dead worker and fails its run, which frees the queue's one slot, and
-    the landing sensor's run (the landing folder is new to its cursor) launches and succeeds."""
-    killed, pid = kill_pipeline_mid_step(tmp_path)
-    assert killed.status == dg.DagsterRunStatus.STARTED
-    with dg.DagsterInstance.get() as instance, dagster_daemon(tmp_path / "daemon.log") as daemon:
-        def sensor_run_done():
-            assert daemon.poll() is None, (tmp_path / "daemon.log").read_text()[-3000:]
-            runs = instance.get_runs(dg.RunsFilter(job_name="ingest_landing_files"))
-            return next((r for r in runs if r.is_finished), None)
+def sensor_runs(instance: dg.DagsterInstance, *statuses: dg.DagsterRunStatus) -> list[dg.DagsterRun]:
+    return list(instance.get_runs(dg.RunsFilter(
+        tags={"dagster/sensor_name": "landing_files_sensor"}, statuses=list(statuses))))
 
-        sensor_run = wait_for(sensor_run_done, 420, "the sensor's run to finish", poll=2)
-        assert sensor_run.status == dg.DagsterRunStatus.SUCCESS, (
-            tmp_path / "daemon.log").read_text()[-3000:]
+
+def test_run_monitoring_fails_a_run_killed_under_a_running_daemon_and_the_queued_run_launches(
+        instance_home, pipeline_env, tmp_path):
+    """With the daemon running (as in ``dagster dev``) nobody touches the instance: while a
+    pipeline run is in progress a new day lands and the sensor's ingest run queues behind it
+    (one run at a time); the pipeline is killed mid-step; run monitoring finds the dead worker
+    and fails its run, which frees the slot, and the queued run launches and succeeds."""
+    daemon_log = tmp_path / "daemon.log"
+    done = (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
+    with dg.DagsterInstance.get() as instance, dagster_daemon(daemon_log) as daemon:
+        def alive():
+            assert daemon.poll() is None, daemon_log.read_text()[-3000:]
+            return True
+
+        # a fresh sensor cursor: the files already in the landing folder start a first run
+        first = wait_for(lambda: alive() and sensor_runs(instance, *done), 300,
+                         "the sensor's first run", poll=2)[0]
+        assert first.status == dg.DagsterRunStatus.SUCCESS, daemon_log.read_text()[-3000:]
+
+        def new_day_queued_behind_the_pipeline():
+            subprocess.run(
+                [sys.executable, "-m", "dagster_project.simulator", "--out", str(pipeline_env.landing),
+                 "--truth-out", str(pipeline_env.truth), "--advance-days", "1", "--quiet"],
+                check=True, capture_output=True)
+            wait_for(lambda: alive() and sensor_runs(instance, dg.DagsterRunStatus.QUEUED), 180,
+                     "the sensor's run for the new day to queue", poll=2)
+
+        killed, pid = kill_pipeline_mid_step(tmp_path, before_kill=new_day_queued_behind_the_pipeline)
+        assert killed.status == dg.DagsterRunStatus.STARTED
+        queued = sensor_runs(instance, dg.DagsterRunStatus.QUEUED)[0]
+
+        wait_for(lambda: alive() and instance.get_run_by_id(queued.run_id).is_finished,
+                 420, "the queued run to finish", poll=2)
+        second = instance.get_run_record_by_id(queued.run_id)
+        assert second.dagster_run.status == dg.DagsterRunStatus.SUCCESS, daemon_log.read_text()[-3000:]
         dead = instance.get_run_record_by_id(killed.run_id)
         assert dead.dagster_run.status == dg.DagsterRunStatus.FAILURE
         failure = instance.get_records_for_run(
             killed.run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records[0].event_log_entry
         assert f"process {pid} on {this_host()} is gone" in failure.dagster_event.message
         assert "run monitoring" in failure.dagster_event.message
-        launched = instance.get_run_record_by_id(sensor_run.run_id)
-        # the queue admits one run at a time: the sensor's run began only once the dead run ended
-        assert launched.start_time >= dead.end_time
-        assert launched.dagster_run.tags[HOST_TAG] == this_host()
-        assert launched.dagster_run.tags.get("dagster/sensor_name") == "landing_files_sensor"
+        # the queue admits one run at a time: the queued run began only once the dead run ended
+        assert second.start_time >= dead.end_time
+        assert second.dagster_run.tags[HOST_TAG] == this_host()
