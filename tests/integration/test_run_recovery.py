@@ -73,12 +73,20 @@ def pipeline(*args: str, log: Path) -> subprocess.Popen:
 def kill_pipeline_mid_step(tmp_path: Path, before_kill=lambda: None) -> tuple[dg.DagsterRun, int]:
     """Start nightly_refresh; once its dbt step has started (and ``before_kill`` has returned),
     SIGKILL its process group with a step in progress. The run as recorded, and the killed pid."""
-    proc = pipeline("--job", "nightly_refresh", log=tmp_path / "killed_pipeline.log")
+    log = tmp_path / "killed_pipeline.log"
+    proc = pipeline("--job", "nightly_refresh", log=log)
+
+    def running():
+        assert proc.poll() is None, f"the pipeline exited early:\n{log.read_text()[-3000:]}"
+        return True
+
     with dg.DagsterInstance.get() as instance:
         mine = dg.RunsFilter(tags={PID_TAG: str(proc.pid)})
-        run = wait_for(lambda: next(iter(instance.get_runs(mine)), None), 120, "the run")
-        wait_for(lambda: KILLED_STEP in steps(instance, run.run_id, dg.DagsterEventType.STEP_START),
-                 300, f"step {KILLED_STEP} to start")
+        # loading the definitions takes most of a minute on a busy machine
+        run = wait_for(lambda: running() and next(iter(instance.get_runs(mine)), None), 300,
+                       "the run")
+        wait_for(lambda: running() and KILLED_STEP in steps(
+            instance, run.run_id, dg.DagsterEventType.STEP_START), 300, f"step {KILLED_STEP} to start")
         before_kill()
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
