@@ -18,7 +18,6 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import dagster as dg
@@ -110,26 +109,8 @@ def assert_metadata_matches_the_catalog(instance, expected, counts, printed, loa
 
 
 @pytest.mark.postgres
-def test_make_run_postgres_shows_row_counts_and_columns(
-        tmp_path, tiny_simulation, pg_server, pipeline_env_factory, monkeypatch):
-    env_paths = pipeline_env_factory(tmp_path, tiny_simulation, monkeypatch)
-    warehouse_db, dagster_db = f"bi_{uuid.uuid4().hex[:8]}", f"dagster_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_server.conninfo(), autocommit=True) as con:
-        for name in (warehouse_db, dagster_db):
-            con.execute(f'create database "{name}"')
-    roles = subprocess.run(
-        [sys.executable, "-m", "dagster_project.postgres.roles", "--dsn",
-         pg_server.conninfo(warehouse_db)], cwd=PROJECT_ROOT, capture_output=True, text=True,
-        timeout=120, check=False)
-    assert roles.returncode == 0, roles.stdout + roles.stderr
-    (env_paths.dagster_home / "dagster.yaml").write_text(
-        (PROJECT_ROOT / "dagster.postgres.yaml.example").read_text())
-    production = {  # the Makefile's PG_ENV
-        **pg_server.warehouse_env(warehouse_db, user="bi_writer"),
-        "DAGSTER_PG_USER": "postgres", "DAGSTER_PG_PASSWORD": "", "DAGSTER_PG_DB": dagster_db,
-    }
-    for name, value in production.items():
-        monkeypatch.setenv(name, value)
+def test_make_run_postgres_shows_row_counts_and_columns(tmp_path, pg_server, production_env):
+    warehouse_db = production_env
     printed = run_pipeline(dict(os.environ), tmp_path / "pipeline.log")
     loaded = loaded_definitions(dict(os.environ))
     assert loaded["adapter"] == "postgres"
@@ -144,18 +125,17 @@ def test_make_run_postgres_shows_row_counts_and_columns(
 
 
 def test_a_duckdb_file_of_another_name_shows_row_counts_and_columns(
-        tmp_path, tiny_simulation, pipeline_env_factory, monkeypatch):
-    env_paths = pipeline_env_factory(tmp_path, tiny_simulation, monkeypatch)
+        tmp_path, pipeline_env, monkeypatch):
     elsewhere = tmp_path / "elsewhere" / "analytics_copy.duckdb"
     elsewhere.parent.mkdir()
     monkeypatch.setenv("BI_DUCKDB_PATH", str(elsewhere))
-    (env_paths.dagster_home / "dagster.yaml").write_text(
+    (pipeline_env.dagster_home / "dagster.yaml").write_text(
         (PROJECT_ROOT / "dagster.yaml.example").read_text())
     printed = run_pipeline(dict(os.environ), tmp_path / "pipeline.log")
     loaded = loaded_definitions(dict(os.environ))
     assert loaded["adapter"] == "duckdb"
 
-    assert not env_paths.duckdb_path.exists()  # the default file of this environment: unused
+    assert not pipeline_env.duckdb_path.exists()  # the default file of this environment: unused
     con = duckdb.connect(str(elsewhere), read_only=True)
     try:
         expected = catalog(con.sql(CATALOG).fetchall())

@@ -6,7 +6,8 @@ SQLite under a ``DAGSTER_HOME`` whose ``dagster.yaml`` is the shipped ``dagster.
 (a queue of one run, run monitoring, ``LocalRunLauncher``). While the dbt step runs, the test
 kills the pipeline's process group (the pipeline and its dbt child) with SIGKILL, as a crash or
 the OOM killer would. Before this issue the run then read STARTED for ever and the queue
-launched nothing after it.
+launched nothing after it. The pipeline's own recovery is also tested as ``make run-postgres``
+runs it (the warehouse and the instance on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -38,6 +39,14 @@ def instance_home(pipeline_env) -> Path:
     (pipeline_env.dagster_home / "dagster.yaml").write_text(
         (PROJECT_ROOT / "dagster.yaml.example").read_text())
     return pipeline_env.dagster_home
+
+
+@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def run_mode(request) -> str:
+    """``make run`` (DuckDB, the instance in SQLite from ``dagster.yaml.example``) or
+    ``make run-postgres`` (the warehouse and the instance on the session's PostgreSQL server)."""
+    request.getfixturevalue("production_env" if request.param == "postgres" else "instance_home")
+    return request.param
 
 
 def wait_for(condition, timeout: float, what: str, poll: float = 1.0):
@@ -112,9 +121,11 @@ def dagster_daemon(log: Path) -> Iterator[subprocess.Popen]:
             proc.wait(timeout=30)
 
 
-def test_pipeline_marks_its_killed_run_failed_at_its_next_start(instance_home, tmp_path):
+def test_pipeline_marks_its_killed_run_failed_at_its_next_start(run_mode, tmp_path):
     """SIGKILL leaves the run STARTED with its dbt step begun and never ended (the defect as
-    found); the next ``pipeline`` run marks it failed, naming the dead process, and runs."""
+    found); the next ``pipeline`` run marks it failed, naming the dead process, and runs. On
+    PostgreSQL the dbt step runs in a process of its own (multiprocess executor), killed with
+    the pipeline's process group."""
     run, pid = kill_pipeline_mid_step(tmp_path)
     assert run.status == dg.DagsterRunStatus.STARTED
     assert run.tags[PID_TAG] == str(pid) and run.tags[HOST_TAG] == this_host()
