@@ -26,7 +26,6 @@ class Guardrails:
     high_churn_points: float
     medium_churn_points: float
     medium_price_change: float
-    horizon_weeks: int
 
     def table(self) -> pl.DataFrame:
         """The positions with their index bands and when the rule picks them (for metadata)."""
@@ -80,9 +79,6 @@ def load_guardrails(path: str | Path | None = None) -> Guardrails:
         raise ValueError(f"{path}: the last position_rule must have no classification, so "
                          "that every tier gets a position")
     risk = raw.get("risk") or {}
-    horizon = raw.get("horizon_weeks")
-    if not isinstance(horizon, int) or horizon < 1:
-        raise ValueError(f"{path}: horizon_weeks must be an integer >= 1, got {horizon!r}")
     return Guardrails(
         max_change_per_step=_fraction(raw, "max_change_per_step", path),
         min_change=_fraction(raw, "min_change", path),
@@ -92,5 +88,4 @@ def load_guardrails(path: str | Path | None = None) -> Guardrails:
         position_rule=rule,
         high_churn_points=_fraction(risk, "high_churn_points", path, 100.0),
         medium_churn_points=_fraction(risk, "medium_churn_points", path, 100.0),
-        medium_price_change=_fraction(risk, "medium_price_change", path),
-        horizon_weeks=horizon)
+        medium_price_change=_fraction(risk, "medium_price_change", path))

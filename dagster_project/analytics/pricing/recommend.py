@@ -9,6 +9,8 @@ Rules (``guardrails.yml``; first that applies):
    ``increase`` to the lowest of ``p0 (1 + max_change_per_step)`` and the recommended
    position's upper index times the competitors' median price; a change below ``min_change``
    is a ``hold`` (the tier is at its position's ceiling);
+   an interval above 0 (sign-ups rose with the price) is no evidence of pricing power but of
+   something the controls missed: ``hold``;
 4. ``elastic`` (interval below -1): ``value_optimization``: keep the list price and win the
    price-sensitive demand with packaging and an annual-plan discount, not with a blind cut;
 5. ``undetermined``: ``hold`` until the data tell.
@@ -18,7 +20,8 @@ elasticity's interval, extra churn with the churn model's). Confidence, in [0, 1
 probability, under the normal approximation ``e ~ N(estimate, std_error^2)`` of the combined
 elasticity, that the suggestion's premise holds: for an increase, demand is inelastic (``e >
 -1``); for value optimization, demand is elastic (``e < -1``); for a hold, the more likely of
-the two (below the level that would have classified it). Risk level: low for a hold or value
+the two (below the level that would have classified it), or for the hold of an interval above
+0, the probability that demand slopes downward (``e < 0``). Risk level: low for a hold or value
 optimization (no list price changes); for an increase, the ``risk`` rules of the guardrails.
 The reasoning text is built from the row's own columns, so every number in it is in the row.
 """
@@ -80,7 +83,8 @@ def recommend(base: pl.DataFrame, position: pl.DataFrame, guardrails: Guardrails
         .when(index_cap.is_not_null() & (index_cap < step_cap)).then(
             pl.lit("the ") + pl.col("recommended_position") + pl.lit(" position's upper index"))
         .otherwise(pl.lit("the maximum step")))
-    raise_ = ok & (below_floor | (pl.col("classification") == "inelastic")) & (
+    upward = pl.col("elasticity_ci_lower") > 0
+    raise_ = ok & (below_floor | ((pl.col("classification") == "inelastic") & ~upward)) & (
         pl.col("target") >= p0 * (1 + g.min_change))
     df = df.with_columns(
         action=pl.when(raise_).then(pl.lit("increase"))
@@ -90,21 +94,28 @@ def recommend(base: pl.DataFrame, position: pl.DataFrame, guardrails: Guardrails
                          .then(pl.col("target").round(2)).when(ok).then(p0))
     df = outcomes(df.with_columns(ratio=pl.col("suggested_price") / p0))
     z_up = df.select((pl.col("elasticity") + 1) / pl.col("elasticity_std_error")).to_series()
+    z_zero = df.select(pl.col("elasticity") / pl.col("elasticity_std_error")).to_series()
     df = df.with_columns(p_inelastic=pl.Series(ndtr(z_up.to_numpy())).fill_nan(None),
-                         p_elastic=pl.Series(ndtr(-z_up.to_numpy())).fill_nan(None))
+                         p_elastic=pl.Series(ndtr(-z_up.to_numpy())).fill_nan(None),
+                         p_downward=pl.Series(ndtr(-z_zero.to_numpy())).fill_nan(None),
+                         upward=upward)
     p_inelastic, p_elastic = pl.col("p_inelastic"), pl.col("p_elastic")
+    upward = pl.col("upward").fill_null(False) & (pl.col("action") == "hold")
     churn_points = pl.col("churn_risk_change") * 100
     df = df.with_columns(price_change_pct=pl.col("suggested_price") / p0 - 1)
     df = df.with_columns(
         confidence=pl.when(~ok).then(None)
         .when(pl.col("action") == "increase").then(p_inelastic)
         .when(pl.col("action") == "value_optimization").then(p_elastic)
+        .when(upward).then(pl.col("p_downward"))
         .otherwise(pl.max_horizontal(p_inelastic, p_elastic)),
         confidence_meaning=pl.when(~ok).then(None)
         .when(pl.col("action") == "increase").then(pl.lit(
             "probability that demand is inelastic (elasticity > -1), so the increase raises revenue"))
         .when(pl.col("action") == "value_optimization").then(pl.lit(
             "probability that demand is elastic (elasticity < -1), so a higher price would lose revenue"))
+        .when(upward).then(pl.lit(
+            "probability that demand slopes downward (elasticity < 0): sign-ups rose with the price"))
         .otherwise(pl.lit("probability of the more likely side of -1; too low to act on")),
         risk_level=pl.when(pl.col("action") != "increase").then(pl.lit("low"))
         .when(churn_points.is_null() | (churn_points >= g.high_churn_points)
@@ -163,6 +174,9 @@ def _reasoning() -> pl.Expr:
         pl.when(pl.col("action") == "value_optimization")
         .then(pl.lit("Keep the list price at ") + _num("current_price", 2)
               + pl.lit(" and optimise value (packaging, annual discount): "))
+        .when(pl.col("elasticity_ci_lower") > 0).then(
+            pl.lit("Hold the list price at ") + _num("current_price", 2)
+            + pl.lit(" (sign-ups rose with the price: the controls missed something): "))
         .otherwise(pl.lit("Hold the list price at ") + _num("current_price", 2) + pl.lit(": ")),
         elasticity, market, pl.lit(". Confidence "), _num("confidence", 2), pl.lit(".")])
     return (pl.when(pl.col("status") != OK).then(pl.lit("No suggestion: ") + _status_message())
