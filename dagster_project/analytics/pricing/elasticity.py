@@ -14,8 +14,8 @@ exposure: days shown, weighted by weekday and traffic share).
 - **Experiment** (the pricing experiments' arm cells), per tier: ``log E[n_sa] =
   log(exposure_sa) + c_s + e_t log p_sa`` with a fixed effect per stratum ``s`` (experiment x
   week x list price): arms are compared within the days they ran side by side, so season, trend
-  and list price changes cancel. Strata without a sign-up carry no information on ``e_t`` and are
-  left out. With two arms in one stratum the estimate is ``log((n_1/x_1) / (n_0/x_0)) /
+  and list price changes cancel. Strata without a sign-up, or with one arm only, carry no information on
+  ``e_t`` and are left out. With two arms in one stratum the estimate is ``log((n_1/x_1) / (n_0/x_0)) /
   log(p_1/p_0)``. Observational and experiment cells are disjoint sign-ups, so the two
   estimates are independent.
 - **Combined**: when both are ok, the inverse-variance (precision) weighted mean ``sum_m e_m /
@@ -205,8 +205,8 @@ def experimental(cells: pl.DataFrame, tiers: list[str], settings: ElasticitySett
         strata = data.with_columns(stratum=pl.concat_str(
             "price_experiment_id", pl.col("week_start").cast(pl.String),
             pl.col("list_price").cast(pl.String), separator="|"))
-        strata = strata.filter(pl.col("signups").sum().over("stratum") > 0).sort(
-            "stratum", "offer")
+        strata = strata.filter((pl.col("signups").sum().over("stratum") > 0)
+                               & (pl.len().over("stratum") > 1)).sort("stratum", "offer")
         log_p = strata["shown_price"].log().to_numpy()
         if strata.height == 0 or np.ptp(log_p) < 1e-9:
             status.append("no_price_variation")
