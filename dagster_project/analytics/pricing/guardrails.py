@@ -54,6 +54,7 @@ def load_guardrails(path: str | Path | None = None) -> Guardrails:
     raw = yaml.safe_load(path.read_text())
     if not isinstance(raw, dict):
         raise ValueError(f"{path}: expected a mapping of guardrails")
+    max_step, min_change = (_fraction(raw, k, path) for k in ("max_change_per_step", "min_change"))
     floors = raw.get("price_floors") or {}
     if not isinstance(floors, dict) or any(
             not isinstance(v, int | float) or v < 0 for v in floors.values()):
@@ -80,8 +81,8 @@ def load_guardrails(path: str | Path | None = None) -> Guardrails:
                          "that every tier gets a position")
     risk = raw.get("risk") or {}
     return Guardrails(
-        max_change_per_step=_fraction(raw, "max_change_per_step", path),
-        min_change=_fraction(raw, "min_change", path),
+        max_change_per_step=max_step,
+        min_change=min_change,
         price_floors={k: float(v) for k, v in floors.items()},
         position_bands=bands,
         position_descriptions={k: str(v.get("description", "")) for k, v in positions.items()},

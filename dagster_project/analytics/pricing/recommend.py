@@ -45,7 +45,8 @@ VALUE_SUGGESTION = ("keep the list price; capture price-sensitive demand with pa
 
 
 def _num(col: str, digits: int, scale: float = 1.0) -> pl.Expr:
-    return (pl.col(col) * scale).round(digits).cast(pl.String)
+    value = (pl.col(col) * scale).round(digits)
+    return (value.cast(pl.Int64) if digits == 0 else value).cast(pl.String)
 
 
 def recommendation_id(tier: str, action: str, current_price: float | None,
@@ -136,7 +137,7 @@ RECOMMENDATION_COLUMNS = [
     "recommendation_id", "tier", "as_of_date", "action", "current_price", "suggested_price",
     "price_change_pct", "capped_by", "elasticity", "elasticity_ci_lower", "elasticity_ci_upper",
     "classification", "recommended_position", "price_index", "competitor_median_price",
-    "target_index_high", "horizon_weeks", "expected_signups_current", "expected_signups",
+    "competitor_plans", "target_index_high", "horizon_weeks", "expected_signups_current", "expected_signups",
     "expected_revenue_change", "revenue_change_ci_lower", "revenue_change_ci_upper",
     "churn_baseline_risk", "churn_risk_change", "churn_change_ci_lower", "churn_change_ci_upper",
     "expected_extra_churners_30d", "confidence", "confidence_meaning", "risk_level",
@@ -158,7 +159,7 @@ def _reasoning() -> pl.Expr:
         _num("churn_risk_change", 2, 100), pl.lit(" points higher (95% CI "),
         _num("churn_change_ci_lower", 2, 100), pl.lit(" to "),
         _num("churn_change_ci_upper", 2, 100), pl.lit("), "),
-        _num("expected_extra_churners_30d", 1), pl.lit(" extra churned clients per 30 days")])
+        _num("expected_extra_churners_30d", 1), pl.lit(" extra churned clients a month")])
     ).otherwise(pl.lit("; the churn effect is unknown (no churn-model scores)"))
     increase = pl.concat_str([
         pl.lit("Raise the list price from "), _num("current_price", 2), pl.lit(" to "),
