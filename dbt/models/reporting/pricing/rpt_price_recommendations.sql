@@ -5,7 +5,9 @@
 {%- set tables = ['price_recommendations', 'competitive_position'] %}
 {%- set present = {} %}
 {%- for t in tables %}
-    {%- do present.update({t: (load_relation(source('analytics', t)) is not none) if execute else false}) %}
+    {#- source() outside the condition: dbt records the dependency at parse time #}
+    {%- set relation = source('analytics', t) %}
+    {%- do present.update({t: (load_relation(relation) is not none) if execute else false}) %}
 {%- endfor %}
 with
 
