@@ -43,18 +43,22 @@ def seed_prices(warehouse, prices=(("starter", 29.0), ("business", 199.0))):
 def snapshot(warehouse) -> dict[str, pl.DataFrame]:
     out = {}
     with warehouse.session() as s:
-        for t in (store.PROPOSALS, store.PRICES, "ops.audit_log", "analytics.alert_events"):
+        for t in (store.PROPOSALS, store.PRICES, "audit.audit_log", "analytics.alert_events"):
             out[t] = s.read(f"select * from {t}") if s.table_exists(t) else pl.DataFrame()
     return out
 
 
 def audit(warehouse) -> pl.DataFrame:
     return warehouse.read("select actor, action, object, cast(before as varchar) as before, "
-                          "cast(after as varchar) as after from ops.audit_log order by id")
+                          "cast(after as varchar) as after from audit.audit_log order by id")
 
 
 @pytest.fixture
 def wh(any_warehouse):
+    if any_warehouse.backend == "postgres":
+        from dagster_project.postgres.roles import apply_roles
+
+        apply_roles(any_warehouse.postgres_dsn)  # creates the protected audit log
     seed_prices(any_warehouse)
     return any_warehouse
 
@@ -147,7 +151,7 @@ def test_bad_reviews_are_refused_naming_the_problem_and_only_audited(wh, review,
     assert not out.accepted and message in out.message
     for table in (store.PROPOSALS, store.PRICES, "analytics.alert_events"):
         assert after[table].equals(before[table]), table
-    added = after["ops.audit_log"].height - before["ops.audit_log"].height
+    added = after["audit.audit_log"].height - before["audit.audit_log"].height
     assert added == 1
     assert audit(wh)["action"][-1] == "pricing_proposal.review_refused"
 
@@ -188,6 +192,9 @@ def test_a_tier_with_an_approved_price_waiting_cannot_approve_another(wh):
 def test_two_reviews_racing_on_postgres_exactly_one_wins(pg_dsn):
     from dagster_project.warehouse import Warehouse
 
+    from dagster_project.postgres.roles import apply_roles
+
+    apply_roles(pg_dsn)
     wh = Warehouse(backend="postgres", postgres_dsn=pg_dsn)
     tiers = ("starter", "professional", "business", "enterprise")
     seed_prices(wh, [(t, 100.0) for t in tiers])

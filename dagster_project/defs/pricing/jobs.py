@@ -76,7 +76,7 @@ def review_pricing_proposal_op(context: dg.OpExecutionContext, config: ReviewCon
 @dg.job(description="An admin approves or rejects a pricing proposal. Config (Launchpad): "
         "ops: {review_pricing_proposal_op: {config: {proposal_id, decision: approve|reject, "
         "reviewer, notes (required to reject), notice_days (30)}}}. Only pending proposals can "
-        "be decided, once; every decision and refusal goes to ops.audit_log; an approval takes "
+        "be decided, once; every decision and refusal goes to audit.audit_log; an approval takes "
         "effect notice_days after the decision and writes an alert event announcing it.")
 def review_pricing_proposal():
     review_pricing_proposal_op()

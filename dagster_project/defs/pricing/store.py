@@ -10,7 +10,7 @@ them with writes that are safe when two runs race (PostgreSQL):
 - an implementation flips the proposal to implemented (conditionally) and appends the price in
   the same transaction: the price is written exactly once or not at all.
 
-Every transition and every refused review is appended to ``ops.audit_log`` (actor, action,
+Every transition and every refused review is appended to ``audit.audit_log`` (actor, action,
 ``pricing_proposals/<id>``, the row before and after). No Dagster here: the jobs and the
 sensor call these functions, and so does the property-based test.
 """
@@ -108,12 +108,15 @@ def sync_proposals(warehouse: Warehouse, recommendations: pl.DataFrame, expiry_d
     with warehouse.session() as s:
         ensure_tables(s)
         now = now or s.clock()
+        fresh = new_proposals(recommendations, now, expiry_days)
+        # every tier lock before the first audit entry, whose lock is held to commit: a review
+        # takes its tier's lock, then the audit lock, so this order cannot deadlock with it
+        for tier in sorted(set(fresh["tier"])):
+            s.lock(f"pricing:{tier}")
         expired = expire_overdue(s, now, actor)
         created, superseded, unchanged = [], [], []
-        fresh = new_proposals(recommendations, now, expiry_days)
         for row in fresh.iter_rows(named=True):
             pid = row["proposal_id"]
-            s.lock(f"pricing:{row['tier']}")
             if read_proposal(s, pid) is not None:
                 unchanged.append(pid)
                 continue
