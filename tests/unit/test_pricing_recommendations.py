@@ -152,14 +152,24 @@ def test_recommendation_id_is_the_same_for_the_same_change_and_differs_otherwise
     assert a != pr.recommendation_id("starter", "increase", 29.0, 31.0)
 
 
+def test_an_increase_is_rounded_down_to_the_cent_so_it_stays_inside_the_step():
+    base = _base(tier="starter", e=-0.3, price=29.99)
+    recs = pr.recommend(base, _position("starter", 40.0, "inelastic"), G, AS_OF)
+    # 29.99 x 1.10 = 32.989: 32.99 would be a 10.003% step, past the 10% maximum
+    assert recs["suggested_price"][0] == 32.98
+    assert guardrail_breaches(recs, G.max_change_per_step).height == 0
+
+
 def test_guardrail_check_flags_a_step_too_large_a_cut_and_a_price_below_the_floor():
     recs = pl.DataFrame({
         "tier": ["starter", "starter", "business", "professional"],
         "status": ["ok"] * 4, "action": ["increase", "increase", "increase", "increase"],
         "current_price": [29.0, 29.0, 150.0, 79.0], "suggested_price": [35.0, 28.0, 120.0, 86.9],
+        "price_floor": [G.price_floors[t] for t in ("starter", "starter", "business",
+                                                      "professional")],
         "target_index_high": [None, None, None, 1.25],
         "competitor_median_price": [None, None, None, 80.0]})
-    bad = guardrail_breaches(recs, G.price_floors, G.max_change_per_step)
+    bad = guardrail_breaches(recs, G.max_change_per_step)
     assert bad["suggested_price"].to_list() == [35.0, 28.0, 120.0]
 
 
@@ -184,8 +194,8 @@ def test_position_index_is_the_price_over_the_competitor_median_and_the_band_it_
 
 @pytest.mark.parametrize(("text", "message"), [
     ("max_change_per_step: 2\n", "max_change_per_step"),
-    ("max_change_per_step: 0.1\nmin_change: 0.01\nprice_floors: {}\npositions: {value_leader: "
-     "{index: [1, 0.9]}, competitive_parity: {index: [1, 1]}, premium_provider: {index: [1, 2]}}\n",
+    (("max_change_per_step: 0.1\nmin_change: 0.01\nprice_floors: {}\npositions: {value_leader: "
+      "{index: [1, 0.9]}, competitive_parity: {index: [1, 1]}, premium_provider: {index: [1, 2]}}\n"),
      "positions.value_leader.index"),
 ])
 def test_guardrails_file_errors_name_the_key(tmp_path, text, message):

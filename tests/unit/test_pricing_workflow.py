@@ -190,9 +190,8 @@ def test_a_tier_with_an_approved_price_waiting_cannot_approve_another(wh):
 
 @pytest.mark.postgres
 def test_two_reviews_racing_on_postgres_exactly_one_wins(pg_dsn):
-    from dagster_project.warehouse import Warehouse
-
     from dagster_project.postgres.roles import apply_roles
+    from dagster_project.warehouse import Warehouse
 
     apply_roles(pg_dsn)
     wh = Warehouse(backend="postgres", postgres_dsn=pg_dsn)
@@ -204,7 +203,7 @@ def test_two_reviews_racing_on_postgres_exactly_one_wins(pg_dsn):
         barrier = threading.Barrier(2)
         outcomes = []
 
-        def decide(decision, reviewer, notes):
+        def decide(decision, reviewer, notes, pid=pid, barrier=barrier, outcomes=outcomes):
             barrier.wait()
             outcomes.append(store.review_proposal(wh, Review(pid, decision, reviewer, notes),
                                                   ADMINS, 30, NOW))

@@ -52,8 +52,8 @@ def load_guardrails(path: str | Path | None = None) -> Guardrails:
     the rule when the file breaks one."""
     path = Path(path) if path else DEFAULT_PATH
     raw = yaml.safe_load(path.read_text())
-    if not isinstance(raw, dict):
-        raise ValueError(f"{path}: expected a mapping of guardrails")
+    if not isinstance(raw, dict):  # a file's content, not an argument's type: ValueError
+        raise ValueError(f"{path}: expected a mapping of guardrails")  # noqa: TRY004
     max_step, min_change = (_fraction(raw, k, path) for k in ("max_change_per_step", "min_change"))
     floors = raw.get("price_floors") or {}
     if not isinstance(floors, dict) or any(

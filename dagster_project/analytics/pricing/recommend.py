@@ -15,7 +15,7 @@ Rules (``guardrails.yml``; first that applies):
    price-sensitive demand with packaging and an annual-plan discount, not with a blind cut;
 5. ``undetermined``: ``hold`` until the data tell.
 
-Outcomes at the suggested price come from :mod:`.simulate` (revenue change with the
+A suggested increase is rounded down to the cent (never past a cap). Outcomes at the suggested price come from :mod:`.simulate` (revenue change with the
 elasticity's interval, extra churn with the churn model's). Confidence, in [0, 1]: the
 probability, under the normal approximation ``e ~ N(estimate, std_error^2)`` of the combined
 elasticity, that the suggestion's premise holds: for an increase, demand is inelastic (``e >
@@ -67,17 +67,17 @@ def recommend(base: pl.DataFrame, position: pl.DataFrame, guardrails: Guardrails
         "tier", "competitor_median_price", "competitor_plans", "price_index",
         "recommended_position", "target_index_high", position_status="status"),
         on="tier", how="left").with_columns(
-        floor=pl.col("tier").replace_strict(g.price_floors, default=None,
+        price_floor=pl.col("tier").replace_strict(g.price_floors, default=None,
                                             return_dtype=pl.Float64))
     p0 = pl.col("current_price")
     step_cap = p0 * (1 + g.max_change_per_step)
     index_cap = pl.col("target_index_high") * pl.col("competitor_median_price")
-    below_floor = pl.col("floor").is_not_null() & (p0 < pl.col("floor"))
+    below_floor = pl.col("price_floor").is_not_null() & (p0 < pl.col("price_floor"))
     ok = pl.col("status") == OK
     inelastic_target = pl.min_horizontal(step_cap, index_cap)
     df = df.with_columns(
         target=pl.when(~ok).then(None)
-        .when(below_floor).then(pl.min_horizontal(pl.col("floor"), step_cap))
+        .when(below_floor).then(pl.min_horizontal(pl.col("price_floor"), step_cap))
         .when(pl.col("classification") == "inelastic").then(inelastic_target)
         .otherwise(p0),
         capped_by=pl.when(below_floor).then(pl.lit("the floor"))
@@ -91,8 +91,11 @@ def recommend(base: pl.DataFrame, position: pl.DataFrame, guardrails: Guardrails
         action=pl.when(raise_).then(pl.lit("increase"))
         .when(ok & (pl.col("classification") == "elastic")).then(pl.lit("value_optimization"))
         .otherwise(pl.lit("hold")))
+    # down to the cent, so that rounding never carries a price past its cap (29.99 + 10% is
+    # 32.98, not 32.99); the 1e-6 keeps a target of whole cents from floating just below them
+    cents = ((pl.col("target") * 100 + 1e-6).floor() / 100).round(2)
     df = df.with_columns(suggested_price=pl.when(pl.col("action") == "increase")
-                         .then(pl.col("target").round(2)).when(ok).then(p0))
+                         .then(cents).when(ok).then(p0))
     df = outcomes(df.with_columns(ratio=pl.col("suggested_price") / p0))
     z_up = df.select((pl.col("elasticity") + 1) / pl.col("elasticity_std_error")).to_series()
     z_zero = df.select(pl.col("elasticity") / pl.col("elasticity_std_error")).to_series()
@@ -135,7 +138,7 @@ def recommend(base: pl.DataFrame, position: pl.DataFrame, guardrails: Guardrails
 
 RECOMMENDATION_COLUMNS = [
     "recommendation_id", "tier", "as_of_date", "action", "current_price", "suggested_price",
-    "price_change_pct", "capped_by", "elasticity", "elasticity_ci_lower", "elasticity_ci_upper",
+    "price_change_pct", "capped_by", "price_floor", "elasticity", "elasticity_ci_lower", "elasticity_ci_upper",
     "classification", "recommended_position", "price_index", "competitor_median_price",
     "competitor_plans", "target_index_high", "horizon_weeks", "expected_signups_current", "expected_signups",
     "expected_revenue_change", "revenue_change_ci_lower", "revenue_change_ci_upper",

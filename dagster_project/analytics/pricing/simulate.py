@@ -39,8 +39,8 @@ def outcomes(base: pl.DataFrame) -> pl.DataFrame:
     elasticity, elasticity_ci_lower, elasticity_ci_upper, churn_baseline_risk, churn_slope,
     churn_slope_lower, churn_slope_upper) with the outcomes of the module docstring."""
     net = pl.col("expected_signups_current") * (1 - pl.col("avg_discount_pct").fill_null(0) / 100)
-    change = lambda e: net * pl.col("current_price") * (pl.col("ratio") ** (1 + pl.col(e)) - 1)  # noqa: E731
-    signups = lambda e: pl.col("expected_signups_current") * pl.col("ratio") ** pl.col(e)  # noqa: E731
+    change = lambda e: net * pl.col("current_price") * (pl.col("ratio") ** (1 + pl.col(e)) - 1)
+    signups = lambda e: pl.col("expected_signups_current") * pl.col("ratio") ** pl.col(e)
     df = base.with_columns(
         price=pl.col("current_price") * pl.col("ratio"),
         expected_signups=signups("elasticity"),

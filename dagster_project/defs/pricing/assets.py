@@ -178,6 +178,7 @@ class RecommendationConfig(GuardrailsConfig):
 RECOMMENDATION_COLUMNS = {
     "action": "increase, hold or value_optimization (keep the price; packaging, annual discount)",
     "suggested_price": "the suggested list price inside the guardrails (USD per month)",
+    "price_floor": "the tier's floor in the guardrails file used (USD per month)",
     "expected_revenue_change": "change in the new MRR the horizon's sign-ups add (USD per month)",
     "revenue_change_ci_lower": "its 95% bound from the elasticity's interval",
     "churn_risk_change": "the churn model's extra 30-day churn risk of a new subscriber",

@@ -30,13 +30,14 @@ def _check(table: str):
     return check
 
 
-def guardrail_breaches(recs: pl.DataFrame, floors: dict[str, float], max_step: float
-                       ) -> pl.DataFrame:
-    """Recommendations that move a price by more than max_step, below its floor, down (the
-    rules never cut a price), or past the recommended position's upper index."""
+def guardrail_breaches(recs: pl.DataFrame, max_step: float) -> pl.DataFrame:
+    """Recommendations that move a price by more than max_step, below its floor (the row's
+    ``price_floor``: the floor of the guardrails file the asset ran with), down (the rules never
+    cut a price), or past the recommended position's upper index (a price below its floor is
+    raised towards it whatever the position)."""
     change = pl.col("suggested_price") / pl.col("current_price") - 1
     cap = pl.col("target_index_high") * pl.col("competitor_median_price")
-    floor = pl.col("tier").replace_strict(floors, default=None, return_dtype=pl.Float64)
+    floor = pl.col("price_floor")
     below_floor = pl.col("current_price") < floor
     return recs.filter(pl.col("status") == "ok").filter(
         (change > max_step + 1e-9) | (change < -1e-9)
@@ -47,13 +48,12 @@ def guardrail_breaches(recs: pl.DataFrame, floors: dict[str, float], max_step: f
 
 @dg.asset_check(asset=["analytics", "price_recommendations"],
                 name="price_recommendations_within_guardrails", blocking=True,
-                description="No suggested price moves by more than the maximum step, goes below "
-                "its floor or down, or passes the recommended position's upper index "
-                "(guardrails.yml).")
+                description="No suggested price moves by more than the maximum step "
+                "(guardrails.yml), goes below its floor or down, or passes the recommended "
+                "position's upper index (the floor and index the row carries).")
 def price_recommendations_within_guardrails(warehouse: Warehouse) -> dg.AssetCheckResult:
-    g = load_guardrails()
     bad = guardrail_breaches(warehouse.read("select * from analytics.price_recommendations"),
-                             g.price_floors, g.max_change_per_step)
+                             load_guardrails().max_change_per_step)
     return dg.AssetCheckResult(passed=bad.height == 0, metadata={
         "breaching_rows": bad.height, "sample": dg.MetadataValue.md(markdown_table(bad.head(5)))})
 

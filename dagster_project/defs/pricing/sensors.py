@@ -10,5 +10,6 @@ from dagster_project.defs.pricing.jobs import propose_prices
                  default_status=dg.DefaultSensorStatus.RUNNING, minimum_interval_seconds=60)
 def pricing_proposals_sensor(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
     """Each new materialization of analytics/price_recommendations starts one propose_prices
-    run (keyed on the materialization: never two for one); the run writes the proposals."""
-    return dg.RunRequest(run_key=f"price_recommendations-{asset_event.storage_id}")
+    run (keyed on the run that materialized it: never two for one); the run writes the
+    proposals, and it is idempotent besides."""
+    return dg.RunRequest(run_key=f"price_recommendations-{asset_event.run_id}")
