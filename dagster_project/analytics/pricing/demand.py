@@ -76,7 +76,7 @@ def tier_weeks(cells: pl.DataFrame, fourier_order: int) -> pl.DataFrame:
         list_price=pl.col("list_price").sort_by("exposure").last(),
         discount=(pl.col("avg_discount_pct").fill_null(0) * pl.col("signups")).sum(),
         marketing_spend_per_day=pl.col("marketing_spend_per_day").first())
-    weeks = weekly.group_by("week_start").agg(pl.col("marketing_spend_per_day").first())
+    weeks = weekly.group_by("week_start").agg(pl.col("marketing_spend_per_day").first()).sort("week_start")
     controls = demand_controls(weeks, fourier_order)
     return (weekly.drop("marketing_spend_per_day").join(launch, on="tier")
             .join(controls, on="week_start")
@@ -170,7 +170,7 @@ def demand_model(cells: pl.DataFrame, horizon: int, settings: DemandSettings = D
 def _forecast(model: lgb.Booster, data: pl.DataFrame, tiers, names, horizon: int,
               fourier_order: int) -> pl.DataFrame:
     last_week = data["week_start"].max()
-    history = data.group_by("week_start").agg(pl.col("trend").first())
+    history = data.group_by("week_start").agg(pl.col("trend").first()).sort("week_start")
     future = pl.DataFrame({"week_start": [last_week + dt.timedelta(weeks=h)
                                           for h in range(1, horizon + 1)]})
     spend = data.filter(pl.col("week_start") == last_week)["marketing"][0]

@@ -76,7 +76,7 @@ def dml_elasticities(cells: pl.DataFrame, settings: DmlSettings = DmlSettings())
     """Rows of method dml, one per tier, in the schema of :mod:`.elasticity`."""
     cells = usable_cells(cells)
     z = stats.norm.ppf(0.5 + settings.level / 2)
-    weeks = cells.group_by("week_start").agg(pl.col("marketing_spend_per_day").first())
+    weeks = cells.group_by("week_start").agg(pl.col("marketing_spend_per_day").first()).sort("week_start")
     controls = demand_controls(weeks, settings.fourier_order)
     names = [c for c in controls.columns if c not in weeks.columns]
     data = cells.join(controls.drop("marketing_spend_per_day"), on="week_start").sort(

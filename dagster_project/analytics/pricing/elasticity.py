@@ -87,12 +87,21 @@ def classify(ci_lower: pl.Expr, ci_upper: pl.Expr) -> pl.Expr:
             .when(ci_lower.is_not_null() & ci_upper.is_not_null()).then(pl.lit("undetermined")))
 
 
+INPUT_SIG_FIGS = 9
+
+
 def usable_cells(cells: pl.DataFrame) -> pl.DataFrame:
     """Cells with exposure and a shown price (a sign-up without its offer has neither), in a
-    fixed order so that every warehouse gives the same fit."""
+    fixed order, their real-valued columns (prices included) rounded to ``INPUT_SIG_FIGS`` significant digits, so
+    that every warehouse gives the same fit: the engines' sums differ in the last bits, and
+    HC3 errors of cells with leverage near 1, the forests' split ties and LightGBM's bins
+    magnify such differences (by 1e6 and more on `tiny`); at 9 digits the rounding is far below
+    the data's own precision."""
+    real = [c for c, dtype in cells.schema.items() if dtype.is_float()]
     return cells.filter((pl.col("exposure") > 0) & pl.col("shown_price").is_not_null()
-                        & (pl.col("shown_price") > 0)).sort("tier", "week_start", "offer",
-                                                            "list_price")
+                        & (pl.col("shown_price") > 0)).with_columns(
+        [pl.col(c).round_sig_figs(INPUT_SIG_FIGS) for c in real]).sort(
+        "tier", "week_start", "offer", "list_price")
 
 
 def _summary(cells: pl.DataFrame, tiers: list[str]) -> pl.DataFrame:
@@ -154,7 +163,7 @@ def observational(cells: pl.DataFrame, tiers: list[str], settings: ElasticitySet
     if fit_tiers:
         data = listed.filter(pl.col("tier").is_in(fit_tiers))
         order = 0 if not settings.seasonality else settings.fourier_order
-        weeks = data.group_by("week_start").agg(pl.col("marketing_spend_per_day").first())
+        weeks = data.group_by("week_start").agg(pl.col("marketing_spend_per_day").first()).sort("week_start")
         controls = demand_controls(weeks, order, settings.trend, settings.marketing)
         data = data.join(controls.drop("marketing_spend_per_day"), on="week_start").sort(
             "tier", "week_start", "offer", "list_price")
