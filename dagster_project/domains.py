@@ -50,6 +50,8 @@ DOMAINS: dict[str, Domain] = {d.name: d for d in (
     Domain("pricing", "team:pricing", "nightly",
            "Price elasticity per tier, demand model, competitive position, recommendations "
            "with risk, and the admin approval workflow for price changes."),
+    Domain("forecasting", "team:planning-analytics", "nightly",
+           "Revenue and MRR forecasts with calibrated intervals, backtests, capacity planning."),
 )}
 
 # models outside a domain folder (staging/, intermediate/common/) belong to this domain
