@@ -88,7 +88,6 @@ def export_dbt_environment(settings: Settings) -> None:
     os.environ["BI_PG_DB"] = settings.pg_db
 
 
-
 def channel_secret(variable: str) -> str | None:
     """The value of the environment variable an alert channel names for a secret or an
     address (``alert_rules.yml`` holds only the names); None when unset or empty."""
