@@ -56,6 +56,28 @@ def complete_posts(warehouse: Warehouse, complete_days: int) -> pl.DataFrame:
         pl.col("published_at").dt.weekday().cast(pl.Int64).alias("publish_weekday"))
 
 
+def platform_panel(warehouse: Warehouse, time_profile_model: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(weekly client x platform panel, recommended-model revenue totals per client x platform)."""
+    weeks = data_weeks(warehouse)
+    usage = warehouse.read("select client_id, platform, activity_date, posts_published, impressions, "
+                           "engagements from marts.fct_platform_usage_daily")
+    totals = warehouse.read(f"""
+        select a.client_id, a.channel as platform, a.attribution_model, a.attributed_revenue,
+            a.revenue_lower, a.revenue_upper
+        from analytics.channel_attribution as a
+        inner join (select distinct client_id, recommended_model
+                    from analytics.attribution_model_comparison) as m
+            on a.client_id = m.client_id and a.attribution_model = m.recommended_model
+        where a.channel in ({PLATFORM_LIST})""")
+    rule = warehouse.read(f"""
+        select client_id, channel as platform, cast(date_trunc('week', converted_at) as date) as week_start,
+            sum(revenue_credit) as revenue
+        from marts.fct_attribution_touch_credits
+        where attribution_model = '{time_profile_model}' and channel in ({PLATFORM_LIST})
+        group by 1, 2, 3""")
+    return us.weekly_panel(usage, us.scaled_weekly_revenue(rule, totals), weeks), totals
+
+
 class PlatformConfig(dg.Config):
     time_profile_model: str = Field(
         default="position_based", description="Rule-based model whose touch credits by conversion "
@@ -88,24 +110,7 @@ def usage_platforms(context: dg.AssetExecutionContext, config: PlatformConfig, w
     """What each platform gives each client, its trends and the cross-platform correlations."""
     if config.time_profile_model not in RULE_MODELS:
         raise dg.Failure(f"time_profile_model must be one of {RULE_MODELS}, got {config.time_profile_model!r}")
-    weeks = data_weeks(warehouse)
-    usage = warehouse.read("select client_id, platform, activity_date, posts_published, impressions, "
-                           "engagements from marts.fct_platform_usage_daily")
-    totals = warehouse.read(f"""
-        select a.client_id, a.channel as platform, a.attribution_model, a.attributed_revenue,
-            a.revenue_lower, a.revenue_upper
-        from analytics.channel_attribution as a
-        inner join (select distinct client_id, recommended_model
-                    from analytics.attribution_model_comparison) as m
-            on a.client_id = m.client_id and a.attribution_model = m.recommended_model
-        where a.channel in ({PLATFORM_LIST})""")
-    rule = warehouse.read(f"""
-        select client_id, channel as platform, cast(date_trunc('week', converted_at) as date) as week_start,
-            sum(revenue_credit) as revenue
-        from marts.fct_attribution_touch_credits
-        where attribution_model = '{config.time_profile_model}' and channel in ({PLATFORM_LIST})
-        group by 1, 2, 3""")
-    panel = us.weekly_panel(usage, us.scaled_weekly_revenue(rule, totals), weeks)
+    panel, totals = platform_panel(warehouse, config.time_profile_model)
     summary = us.platform_summary(panel, totals)
     trends = us.platform_trends(panel, config.level, config.min_weeks)
     correlations = us.platform_correlations(panel, config.level, config.min_correlation_weeks)
@@ -113,7 +118,7 @@ def usage_platforms(context: dg.AssetExecutionContext, config: PlatformConfig, w
         s.write("analytics.usage_platform_summary", summary, "replace")
         s.write("analytics.usage_platform_trends", trends, "replace")
         s.write("analytics.usage_platform_correlations", correlations, "replace")
-    context.log.info(f"usage platforms: {summary.height} client x platform rows over {weeks.len()} weeks")
+    context.log.info(f"usage platforms: {summary.height} client x platform rows")
     yield _result("usage_platform_summary", summary,
                   revenue_by_platform=png_markdown(plots.revenue_by_platform(summary), "revenue by platform"))
     yield _result("usage_platform_trends", trends)
@@ -200,6 +205,17 @@ def automation_savings(config: AutomationConfig, warehouse: Warehouse) -> dg.Mat
     return _result("automation_savings", df, by_feature=dg.MetadataValue.md(markdown_table(by_feature, 1)))
 
 
+def posting_inputs(warehouse: Warehouse, complete_days: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(complete posts, client x platform x week rows of the weeks whose posts are all complete)."""
+    weeks = data_weeks(warehouse)
+    published = warehouse.read("select client_id, platform, published_at, engagements "
+                               "from marts.fct_content_performance where is_published")
+    last_day = warehouse.read("select max(last_observed_date) as d from marts.fct_content_performance")["d"][0]
+    # a week counts once every post published in it has had its whole engagement window
+    done = weeks.filter(weeks + dt.timedelta(days=6 + complete_days) <= last_day) if last_day else weeks
+    return complete_posts(warehouse, complete_days), us.posting_weeks(published, done)
+
+
 class PostingConfig(dg.Config):
     min_posts: int = Field(default=20, ge=2, description="Complete posts a client x platform x type "
                            "needs before any hour or day is recommended.")
@@ -238,20 +254,14 @@ class PostingConfig(dg.Config):
 )
 def posting(context: dg.AssetExecutionContext, config: PostingConfig, warehouse: Warehouse):
     """Posting recommendations: peak hours, best days, frequency."""
-    weeks = data_weeks(warehouse)
-    posts = complete_posts(warehouse, config.complete_days)
-    published = warehouse.read("select client_id, platform, published_at, engagements "
-                               "from marts.fct_content_performance where is_published")
-    last_day = warehouse.read("select max(last_observed_date) as d from marts.fct_content_performance")["d"][0]
-    # a week counts once every post published in it has had its whole engagement window
-    done = weeks.filter(weeks + dt.timedelta(days=6 + config.complete_days) <= last_day) if last_day else weeks
+    posts, weeks = posting_inputs(warehouse, config.complete_days)
     settings = us.PostingSettings(
         hours=us.SlotSettings("publish_hour", config.max_hours, config.min_posts, config.prior_posts,
                               config.level, config.min_slot_posts),
         days=us.SlotSettings("publish_weekday", config.max_days, config.min_posts, config.prior_posts,
                              config.level, config.min_slot_posts),
         frequency=us.FrequencySettings(config.min_weeks, config.min_clients, config.level))
-    result = us.posting_recommendations(posts, us.posting_weeks(published, done), settings)
+    result = us.posting_recommendations(posts, weeks, settings)
     tables = {"posting_recommendations": result.recommendations, "posting_peak_hours": result.peak_hours,
               "posting_hour_profiles": result.hour_profiles, "posting_day_profiles": result.day_profiles,
               "posting_frequency_curves": result.frequency_curves}
