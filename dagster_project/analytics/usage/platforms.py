@@ -6,7 +6,8 @@ revenue credited to the platform by the client's recommended attribution model
 (analytics.attribution_model_comparison) with that model's 95% bootstrap interval, the
 platform's share of the client's platform revenue and its rank. ``top_platform_separated``
 marks the top-revenue platform whose interval lies wholly above every other platform's: the
-claim "X is your highest-revenue platform" is then backed by the intervals.
+claim "X is your highest-revenue platform" is then backed by the intervals (false without
+intervals, e.g. when the attribution ran without bootstrap resamples).
 
 Trends (:func:`.trends.weekly_trends`) of weekly posts, engagement rate (weeks with
 impressions) and attributed revenue, one row per client x platform x metric.
@@ -28,9 +29,13 @@ def platform_summary(panel: pl.DataFrame, totals: pl.DataFrame) -> pl.DataFrame:
     keys = ["client_id", "platform"]
     sums = panel.group_by(keys).agg(pl.len().alias("weeks"), pl.col("posts").sum(),
                                     pl.col("impressions").sum(), pl.col("engagements").sum())
-    df = sums.join(totals, on=keys, how="full", coalesce=True).with_columns(
+    credited = totals.with_columns(pl.lit(True).alias("_credited"))
+    df = sums.join(credited, on=keys, how="full", coalesce=True).with_columns(
         pl.col("weeks", "posts", "impressions", "engagements").fill_null(0),
-        pl.col("attributed_revenue", "revenue_lower", "revenue_upper").fill_null(0.0),
+        pl.col("attributed_revenue").fill_null(0.0),
+        # a platform the attribution never credited has 0 in every resample too
+        *[pl.when(pl.col("_credited").is_null()).then(0.0).otherwise(pl.col(c)).alias(c)
+          for c in ("revenue_lower", "revenue_upper")],
         pl.col("attribution_model").fill_null(pl.col("attribution_model").drop_nulls().first().over("client_id")))
     df = df.with_columns(
         (pl.col("engagements") / pl.col("impressions")).alias("engagement_rate"),
@@ -46,7 +51,7 @@ def platform_summary(panel: pl.DataFrame, totals: pl.DataFrame) -> pl.DataFrame:
         ((pl.col("revenue_rank") == 1) & (pl.col("attributed_revenue") > 0)).alias("is_top_revenue_platform")
     ).with_columns(
         (pl.col("is_top_revenue_platform") & (pl.col("revenue_lower") > pl.col("_others")))
-        .alias("top_platform_separated"))
+        .fill_null(False).alias("top_platform_separated"))
     df = with_status(df, [(pl.col("impressions") <= 0, "no_impressions")], ["engagement_rate"])
     return df.select(*keys, "weeks", "posts", "impressions", "engagements", "engagement_rate",
                      "attribution_model", "attributed_revenue", "revenue_lower", "revenue_upper",
