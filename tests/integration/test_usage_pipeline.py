@@ -81,8 +81,8 @@ def test_posts_and_engagement_rate_reconcile_with_the_daily_mart(built):
 
     w = full_weeks(weeks["a"][0], weeks["b"][0])
     start, end = w.min(), w.max()
-    mart = env.query(f"""select client_id, platform, sum(posts_published) as mart_posts, sum(impressions) as imp,
-        sum(engagements) as eng from marts.fct_platform_usage_daily
+    mart = env.query(f"""select client_id, platform, sum(posts_published) as mart_posts, cast(sum(impressions) as double) as imp,
+        cast(sum(engagements) as double) as eng from marts.fct_platform_usage_daily
         where activity_date >= date '{start}' and activity_date < date '{end}' + interval 7 day
         group by 1, 2""")
     joined = mart.join(summary, on=["client_id", "platform"])
@@ -102,7 +102,7 @@ def test_too_short_a_history_gives_frequency_statuses_not_numbers(built):
 
 
 def test_fast_burns_write_one_alert_event_each_and_a_rerun_adds_none(built):
-    env, _, defs = built
+    env, _, _defs = built
     burn = env.query("select service, hour_at from analytics.performance_slo_burn where fast_burn")
     events = env.query("select * from analytics.alert_events where source = 'performance_slo'")
     assert burn.height > 0 and events.height == burn.height
@@ -111,7 +111,6 @@ def test_fast_burns_write_one_alert_event_each_and_a_rerun_adds_none(built):
     details = json.loads(events["details"][0])
     assert details["burn_1h"] >= 14.4
     from dagster_project.defs.performance.assets import performance
-
     from dagster_project.warehouse import Warehouse
 
     again = dg.materialize([performance], resources={"warehouse": Warehouse(duckdb_path=str(env.duckdb_path))},

@@ -56,7 +56,7 @@ def _panel(seed=0, clients=40, per=15):
 
 
 def test_within_estimator_matches_statsmodels_dummies_with_clustered_errors():
-    c, week, x1, x2, y = _panel()
+    c, _week, x1, x2, y = _panel()
     fit = us.fit_within(y, np.column_stack([x1, x2]), c, ["x1", "x2"])
     D = (c[:, None] == np.arange(c.max() + 1)[None, :]).astype(float)
     ref = sm.OLS(y, np.column_stack([x1, x2, D])).fit(cov_type="cluster", cov_kwds={"groups": c})
