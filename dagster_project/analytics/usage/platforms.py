@@ -37,7 +37,7 @@ def platform_summary(panel: pl.DataFrame, totals: pl.DataFrame) -> pl.DataFrame:
         *[pl.when(pl.col("_credited").is_null()).then(0.0).otherwise(pl.col(c)).alias(c)
           for c in ("revenue_lower", "revenue_upper")],
         pl.col("attribution_model").fill_null(pl.col("attribution_model").drop_nulls().first().over("client_id")))
-    df = df.with_columns(
+    df = df.sort(keys).with_columns(  # sorted: ties in revenue rank by platform name
         (pl.col("engagements") / pl.col("impressions")).alias("engagement_rate"),
         pl.when(pl.col("attributed_revenue").sum().over("client_id") > 0)
         .then(pl.col("attributed_revenue") / pl.col("attributed_revenue").sum().over("client_id"))

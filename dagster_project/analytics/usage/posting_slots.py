@@ -100,7 +100,7 @@ def slot_recommendations(posts: pl.DataFrame, settings: SlotSettings) -> SlotRes
         pl.when(pl.col("_i") > 0).then(pl.col("_e") / pl.col("_i")).alias("own_engagement_rate"))
     eligible = est.filter((pl.col("client_posts") >= settings.min_posts) & (pl.col("lift_low") > 0)
                           & (pl.col("own_posts") >= settings.min_slot_posts))
-    recommended = eligible.with_columns(
+    recommended = eligible.sort("client_id", *SEGMENT, s).with_columns(  # ties: the earlier slot
         pl.col("lift").rank("ordinal", descending=True).over("client_id", *SEGMENT).alias("rank")
     ).filter(pl.col("rank") <= settings.max_slots).select(
         "client_id", *SEGMENT, pl.col("rank").cast(pl.Int64), s, "own_posts", "lift", "lift_low",
