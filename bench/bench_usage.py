@@ -14,7 +14,7 @@ from benchlib import Context, Record
 ORDER = 65
 GROUPS_TARGET_S = 60.0
 MARTS = ["+fct_platform_usage_daily", "+fct_content_performance", "+fct_feature_adoption_by_tier",
-         "+fct_feature_time_saved_daily", "+fct_revenue_daily", "+fct_attribution_paths",
+         "+fct_feature_time_saved_daily", "+fct_feature_usage_daily", "+fct_revenue_daily", "+fct_attribution_paths",
          "+fct_attribution_touch_credits", "+fct_api_performance_hourly", "+fct_content_generation_daily"]
 
 
@@ -60,7 +60,10 @@ def materialize_groups(duckdb_path: str) -> dict:
     n = lambda t: int(wh.read(f"select count(*) as n from {t}")["n"][0])
     return {"success": result.success, "seconds": seconds, "steps": steps,
             "posts": n("marts.fct_content_performance"), "api_hours": n("marts.fct_api_performance_hourly"),
-            "client_platforms": n("analytics.usage_platform_summary")}
+            "client_platforms": n("analytics.usage_platform_summary"),
+            "fast_burn_hours": n("analytics.performance_slo_burn where fast_burn"),
+            "overall_health": wh.read("select health from analytics.performance_status "
+                                      "where component_type = 'overall'")["health"][0]}
 
 
 def run(ctx: Context) -> list[Record]:
@@ -77,5 +80,6 @@ def run(ctx: Context) -> list[Record]:
         "usage + performance groups (Python assets)", g.seconds, "s", g, target=GROUPS_TARGET_S,
         passed=r["success"] and g.seconds <= GROUPS_TARGET_S,
         notes=f"{r['posts']:,} posts, {r['client_platforms']:,} client x platforms, {r['api_hours']:,} "
-        f"endpoint-hours; in-run {r['seconds']:.1f} s; slowest steps: {slowest}; target is for usage + "
+        f"endpoint-hours ({r['fast_burn_hours']} fast-burn service hours, overall {r['overall_health']}); "
+        f"in-run {r['seconds']:.1f} s; slowest steps: {slowest}; target is for usage + "
         "performance + insights (insights not built); marts and attribution built beforehand (not timed)")]

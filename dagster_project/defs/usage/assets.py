@@ -134,7 +134,7 @@ class AdoptionConfig(dg.Config):
     specs=[
         _spec("usage_feature_adoption_curves", "Per feature x days since sign-up: the Kaplan-Meier "
               "share of clients who have used the feature, with Greenwood intervals.",
-              [_mart("fct_feature_adoption"), _mart("dim_clients")]),
+              [_mart("fct_feature_adoption"), _mart("dim_clients"), _mart("fct_feature_usage_daily")]),
         _spec("usage_adoption_by_tier", "Per tier x feature: active clients who have used the "
               "feature, the adoption rate and its Wilson interval.", [_mart("fct_feature_adoption_by_tier")]),
     ],
