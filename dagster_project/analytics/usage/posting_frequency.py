@@ -12,8 +12,10 @@ alpha / (2 beta^2)) and the clustered covariance of (alpha, beta)). The optimum 
 (``ok``) only when beta's interval lies below 0 and n* within the observed range (5th-95th
 percentile of n); otherwise ``no_interior_optimum``: engagement keeps rising with frequency in
 the data, and no frequency is recommended. Fewer than ``min_clients`` clients with two or more
-distinct weekly counts is ``too_few_clients``. The per-client recommendation (the platform's
-optimum) needs ``min_weeks`` of the client's own weeks on the platform.
+distinct weekly counts is ``too_few_clients``. The fit (alpha, beta and beta's interval) has
+its own ``fit_status``, so the evidence against an optimum stays when ``status`` is
+``no_interior_optimum``. The per-client recommendation (the platform's optimum) needs
+``min_weeks`` of the client's own weeks on the platform.
 """
 
 from __future__ import annotations
