@@ -79,6 +79,10 @@ def test_two_way_fixed_effects_by_demeaned_dummies_equal_the_full_dummy_regressi
     D = (c[:, None] == np.unique(c)[None, :]).astype(float)
     ref = sm.OLS(y, np.column_stack([x1, x2, W, D])).fit()
     assert fit.estimate[:2] == pytest.approx(ref.params[:2], rel=1e-8)
+    # the weeks as partialled-out controls (Frisch-Waugh-Lovell): the same block, same errors
+    fwl = us.fit_within(y, np.column_stack([x1, x2]), c, ["x1", "x2"], controls=W)
+    assert fwl.estimate == pytest.approx(fit.estimate[:2], rel=1e-9)
+    assert fwl.std_error == pytest.approx(fit.std_error[:2], rel=1e-9)
 
 
 def test_within_estimator_drops_a_regressor_constant_within_every_client():

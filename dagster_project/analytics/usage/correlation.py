@@ -33,7 +33,7 @@ def platform_correlations(panel: pl.DataFrame, level: float = 0.95, min_rows: in
         (pl.col("metric") + ":" + pl.col("platform")).alias("series"))
     wide = long.pivot(on="series", index=["client_id", "week_start"], values="value")
     series = sorted(c for c in wide.columns if ":" in c)
-    clients = wide["client_id"].to_numpy()
+    _, clients = np.unique(wide["client_id"].to_numpy(), return_inverse=True)
     rows = []
     for a, b in itertools.combinations(series, 2):  # pairs of columns, at most 66
         both = (wide[a].is_not_null() & wide[b].is_not_null()).to_numpy()
@@ -41,11 +41,11 @@ def platform_correlations(panel: pl.DataFrame, level: float = 0.95, min_rows: in
         if n == 0:
             rows.append((a, b, 0, 0, np.nan))
             continue
-        _, codes = np.unique(clients[both], return_inverse=True)
+        codes = clients[both]
         Z = demean(np.column_stack([wide[a].to_numpy()[both], wide[b].to_numpy()[both]]), codes)
         sd = Z.std(axis=0)
         r = float((Z[:, 0] * Z[:, 1]).mean() / (sd[0] * sd[1])) if (sd > 1e-12).all() else np.nan
-        rows.append((a, b, n, int(codes.max()) + 1, r))
+        rows.append((a, b, n, int((np.bincount(codes) > 0).sum()), r))
     df = pl.DataFrame(rows, schema={"x": pl.String, "y": pl.String, "client_weeks": pl.Int64,
                                     "clients": pl.Int64, "correlation": pl.Float64}, orient="row")
     n_eff = (pl.col("client_weeks") - pl.col("clients")).cast(pl.Float64)

@@ -171,8 +171,8 @@ class FeatureEffectsConfig(dg.Config):
 def usage_feature_effects(config: FeatureEffectsConfig, warehouse: Warehouse) -> dg.MaterializeResult:
     """Per feature x outcome: the association of adopting a feature with the client's weekly
     revenue (client and week fixed effects) and of a post's viral optimization and automation
-    with its impressions and engagements (client fixed effects, platform x type and
-    platform x hour controls), each with a client-clustered interval and a relative lift."""
+    with its impressions and engagements (client fixed effects, platform x type
+    controls), each with a client-clustered interval and a relative lift."""
     weeks = data_weeks(warehouse)
     panel = us.client_week_revenue(
         warehouse.read("select client_id, revenue_date, revenue from marts.fct_revenue_daily"),
