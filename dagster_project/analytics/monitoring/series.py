@@ -1,0 +1,42 @@
+"""Metric series from the marts on a regular time grid (one row per entity and step).
+
+A series is the catalog's ``value_sql`` aggregated per entity and time step of its mart
+(``metric_catalog``); the grid is filled so that missing steps are null rows, which lets the
+seasonal baseline address "the same slot k periods ago" by time arithmetic.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from dagster_project.analytics.monitoring.metric_catalog import MonitoredMetric
+
+STEP = {"hour": "1h", "day": "1d"}
+
+
+def series_sql(m: MonitoredMetric, since: dt.datetime | None = None) -> str:
+    """SQL returning (entity, ts, value) of metric ``m``, from ``since`` on when given."""
+    entity = (" || '/' || ".join(f"cast({c} as varchar)" for c in m.entity_columns)
+              if m.entity_columns else "'all'")
+    where = f"where {m.time_column} >= timestamp '{since:%Y-%m-%d %H:%M:%S}'" if since else ""
+    return (f"select {entity} as entity, cast({m.time_column} as timestamp) as ts, "
+            f"cast({m.value_sql} as double precision) as value from marts.{m.mart} {where} "
+            f"group by 1, 2")
+
+
+def regular_grid(df: pl.DataFrame, grain: str) -> pl.DataFrame:
+    """``df`` (entity, ts, value) on every step from each entity's first to the overall last
+    time (missing steps: null value), sorted by entity and ts."""
+    if grain not in STEP:
+        raise ValueError(f"grain must be one of {sorted(STEP)}, got {grain!r}")
+    df = df.select(pl.col("entity").cast(pl.String), pl.col("ts").cast(pl.Datetime("us")),
+                   pl.col("value").cast(pl.Float64)).unique(["entity", "ts"], keep="first")
+    if df.height == 0:
+        return df
+    last = df["ts"].max()
+    spans = df.group_by("entity").agg(pl.col("ts").min().alias("first")).with_columns(
+        ts=pl.datetime_ranges("first", pl.lit(last), interval=STEP[grain])).explode("ts")
+    return (spans.select("entity", "ts").join(df, on=["entity", "ts"], how="left")
+            .sort("entity", "ts"))
