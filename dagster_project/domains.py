@@ -47,6 +47,7 @@ DOMAINS: dict[str, Domain] = {d.name: d for d in (
            "Multi-touch attribution, ROI and post revenue impact."),
     Domain("customers", "team:customer-analytics", "nightly",
            "End-customer RFM, clusters and lifetime value; client churn risk and health."),
+    Domain("monitoring", "team:platform-reliability", "hourly", "Anomaly detection, alert rules, alert lifecycle and delivery."),
 )}
 
 # models outside a domain folder (staging/, intermediate/common/) belong to this domain

@@ -10,6 +10,10 @@ additive; every catalog metric is >= 0):
 - ``expected_y[t] = median_k (y[t - k·P] + d_k[t])`` over the lags available, at least
   ``min_periods`` of them (each lag corrected on its own, so the baseline does not jump when an
   older period becomes available; with fewer, the point is ``insufficient_history``);
+- for bounded metrics (a percentage cannot exceed 100) ``expected_y`` is capped at
+  ``log1p(upper)`` (a saturated host at 100 % is not "below its expectation" of 106 %), and the
+  growth medians leave out the steps where the value or a lag is within 1 % of the bound
+  (saturated values hide the growth of the others);
 - ``r = y - expected_y``; ``scale[t] = 1.4826 · median(|r[t-S .. t-1]|)`` over the last
   ``scale_periods`` periods (the MAD, consistent for the normal sd); where it is 0, the
   mean-absolute-deviation fallback ``1.2533 · mean|r|`` (Iglewicz & Hoaglin 1993; the modified
@@ -35,6 +39,7 @@ from dagster_project.analytics.monitoring.calibration import gaussian_score
 STEP_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 MAD_TO_SD = 1.4826
 MEAN_AD_TO_SD = 1.2533
+SATURATED = 0.99  # share of the upper bound from which a value counts as saturated
 
 
 @dataclass(frozen=True)
@@ -67,8 +72,14 @@ def _lagged(df: pl.DataFrame, seasonality: str, steps: int, k: int) -> pl.Expr |
     return df.join(lag, on=["entity", "ts"], how="left")[f"y{k}"]
 
 
+def upper_bound(metric: str) -> float | None:
+    """The largest value ``metric`` can take: 100 for the catalog's percentages (``*_pct``)."""
+    return 100.0 if metric.endswith("_pct") else None
+
+
 def robust_baseline(series: pl.DataFrame, grain: str, seasonality: str,
-                    settings: BaselineSettings = BaselineSettings()) -> pl.DataFrame:
+                    settings: BaselineSettings = BaselineSettings(),
+                    upper: float | None = None) -> pl.DataFrame:
     """``series`` (entity, ts, value; a regular grid, see ``series.regular_grid``) with
     ``expected`` (value units), ``scale`` and ``z`` (log1p units), ``score`` in [0, 1] and
     ``status`` per row (``ok``, ``insufficient_history``, ``constant_series``, ``no_data``)."""
@@ -77,11 +88,18 @@ def robust_baseline(series: pl.DataFrame, grain: str, seasonality: str,
     df = series.sort("entity", "ts").with_columns(y=pl.col("value").log1p())
     ks = range(1, settings.periods + 1)
     df = df.with_columns([_lagged(df, seasonality, steps, k).alias(f"lag{k}") for k in ks])
-    growth = [(pl.col("y") - pl.col(f"lag{k}")).rolling_median(steps, min_samples=min_samples)
-              .shift(1).over("entity") for k in ks]
+    near = float(np.log1p(SATURATED * upper)) if upper is not None else np.inf
+    # a difference touching a saturated value says nothing about growth
+    growth = [pl.when((pl.col("y") < near) & (pl.col(f"lag{k}") < near))
+              .then(pl.col("y") - pl.col(f"lag{k}"))
+              .rolling_median(steps, min_samples=min_samples).shift(1).over("entity")
+              for k in ks]
     terms = pl.concat_list([pl.col(f"lag{k}") + g for k, g in zip(ks, growth)])
+    expected_y = terms.list.median()
+    if upper is not None:
+        expected_y = pl.min_horizontal(expected_y, pl.lit(float(np.log1p(upper))))
     df = df.with_columns(expected_y=pl.when(
-        terms.list.drop_nulls().list.len() >= settings.min_periods).then(terms.list.median()))
+        terms.list.drop_nulls().list.len() >= settings.min_periods).then(expected_y))
     df = df.with_columns(r=pl.col("y") - pl.col("expected_y"))
     window = steps * settings.scale_periods
     absr = pl.col("r").abs()
@@ -98,7 +116,8 @@ def robust_baseline(series: pl.DataFrame, grain: str, seasonality: str,
     ok = pl.col("status") == "ok"
     z = pl.when(ok).then(pl.col("r") / pl.col("scale"))
     df = df.with_columns(z=z, expected=pl.when(ok).then(pl.col("expected_y").exp() - 1))
-    return df.with_columns(score=pl.Series(gaussian_score(df["z"].to_numpy())),
+    score = pl.Series(gaussian_score(df["z"].fill_null(np.nan).to_numpy()))
+    return df.with_columns(score=pl.when(ok).then(score),  # NaN never leaks: null unless ok
                            scale=pl.when(ok).then(pl.col("scale"))).select(
         "entity", "ts", "value", "expected", "scale", "z", "score", "status")
 

@@ -35,7 +35,6 @@ def combine_scores(scores: np.ndarray) -> np.ndarray:
     not counted in m); NaN where every detector is absent."""
     scores = np.atleast_2d(np.asarray(scores, dtype=float))
     m = np.sum(~np.isnan(scores), axis=1)
-    with np.errstate(invalid="ignore"):
-        p_min = np.nanmin(np.where(np.isnan(scores), np.inf, 1.0 - scores), axis=1)
+    p_min = np.min(np.where(np.isnan(scores), 1.0, 1.0 - scores), axis=1)
     p = np.minimum(1.0, m * p_min)
     return np.where(m > 0, 1.0 - p, np.nan)

@@ -31,6 +31,7 @@ from dagster_project.analytics.monitoring.baseline import (
     BaselineSettings,
     robust_baseline,
     score_threshold,
+    upper_bound,
 )
 from dagster_project.analytics.monitoring.calibration import combine_scores
 from dagster_project.analytics.monitoring.isolation import IsolationModel
@@ -51,11 +52,17 @@ class DetectionSettings:
     patterns: PatternSettings = field(default_factory=PatternSettings)
     z_threshold: float = 7.0
     model_tail: float = 0.001
+    train_z: float = 5.0
+    train_rows: int = 50_000
     seed: int = 0
 
     def __post_init__(self):
         if self.z_threshold <= 0:
             raise ValueError(f"z_threshold must be > 0, got {self.z_threshold}")
+        if self.train_rows < 2:
+            raise ValueError(f"train_rows must be >= 2, got {self.train_rows}")
+        if self.train_z <= 0:
+            raise ValueError(f"train_z must be > 0, got {self.train_z}")
         if not 0 < self.model_tail < 1:
             raise ValueError(f"model_tail must be in (0, 1), got {self.model_tail}")
 
@@ -70,15 +77,24 @@ class DetectorModels:
 def baselines(series: dict[str, tuple[pl.DataFrame, str, str]],
               settings: DetectionSettings) -> dict[str, pl.DataFrame]:
     """Robust-baseline frames per metric from {metric: (regular grid, grain, seasonality)}."""
-    return {m: robust_baseline(df, grain, season, settings.baseline)
+    return {m: robust_baseline(df, grain, season, settings.baseline, upper_bound(m))
             for m, (df, grain, season) in series.items()}
 
 
 def fit_models(base: dict[str, pl.DataFrame], settings: DetectionSettings) -> DetectorModels:
-    """Isolation Forest and autoencoder per family, fitted on every complete vector."""
+    """Isolation Forest and autoencoder per family, fitted on the complete vectors whose every
+    component has ``|z| < train_z`` (the history's ordinary behaviour: a model fitted on
+    anomalies too learns to reconstruct them), at most ``train_rows`` of them (seeded sample)."""
     models, rows = {}, {}
+    bound = float(np.log1p(settings.train_z))
     for family, metrics in FAMILIES.items():
-        x = family_vectors(base, family).select(metrics).to_numpy()
+        vec = family_vectors(base, family)
+        x = vec.filter(pl.all_horizontal([pl.col(m).abs() < bound for m in metrics])).select(
+            metrics).to_numpy()
+        if x.shape[0] > settings.train_rows:  # a seeded sample keeps the nightly fit bounded
+            keep = np.random.default_rng(settings.seed).choice(x.shape[0], settings.train_rows,
+                                                               replace=False)
+            x = x[np.sort(keep)]
         if x.shape[0] < 2:
             continue
         models[family] = (IsolationModel.fit(x, settings.seed),
@@ -140,9 +156,10 @@ def anomaly_ids(df: pl.DataFrame) -> pl.Series:
 
 def detect(base: dict[str, pl.DataFrame], grains: dict[str, str], models: DetectorModels,
            detected_at: dt.datetime, settings: DetectionSettings = DetectionSettings(),
-           since: dt.datetime | None = None) -> pl.DataFrame:
+           since: dict[str, dt.datetime] | None = None) -> pl.DataFrame:
     """The rows of ``analytics.metric_anomalies`` (schema ``SCHEMA``): flagged points of every
-    detector with their pattern; with ``since`` None (the rebuild) also one status row per
+    detector with their pattern. ``since`` {metric: time} (the hourly run) keeps the episodes
+    that reach the metric's time; None (the rebuild) keeps all and adds one status row per
     series that could not be scored."""
     points = _points(base, model_scores(base, models))
     tail_b = 1.0 - score_threshold(settings.z_threshold)
@@ -155,7 +172,10 @@ def detect(base: dict[str, pl.DataFrame], grains: dict[str, str], models: Detect
     flagged = pl.concat(parts) if parts else flags.drop("grain").with_columns(
         pattern=pl.lit(None, pl.String), episode_end=pl.col("ts"))
     if since is not None:
-        flagged = flagged.filter(pl.col("episode_end") >= since)
+        cut = pl.DataFrame({"metric": list(since), "since": list(since.values())},
+                           schema={"metric": pl.String, "since": pl.Datetime("us")})
+        flagged = flagged.join(cut, on="metric").filter(
+            pl.col("episode_end") >= pl.col("since")).drop("since")
     flagged = flagged.with_columns(status=pl.lit("ok"), status_message=pl.lit(STATUS_CODES["ok"]))
     out = pl.concat([flagged.drop("z", "episode_end"),
                      *([] if since is not None else [_status_rows(base)])], how="diagonal")

@@ -31,7 +31,7 @@ KEY = ["metric", "entity", "detector"]
 
 @dataclass(frozen=True)
 class PatternSettings:
-    max_gap_steps: int = 2
+    max_gap_steps: int = 3
     trend_min_points: int = 6
     trend_alpha: float = 0.001
     level_shift_min_points: int = 6
@@ -87,7 +87,8 @@ def classify(flags: pl.DataFrame, step: dt.timedelta,
         .when(pl.col("n") >= settings.level_shift_min_points).then(pl.lit("level_shift"))
         .when(pl.col("mean_z") > 0).then(pl.lit("spike")).otherwise(pl.lit("drop"))))
     eps = _recurring(eps, settings)
-    return df.join(eps.select("episode", "pattern", "episode_end"), on="episode").drop("episode")
+    return (df.join(eps.select("episode", "pattern", "episode_end"), on="episode")
+            .drop("episode").sort(*KEY, "ts"))
 
 
 def _recurring(eps: pl.DataFrame, s: PatternSettings) -> pl.DataFrame:

@@ -13,7 +13,7 @@ import polars as pl
 
 from dagster_project.analytics.monitoring.metric_catalog import MonitoredMetric
 
-STEP = {"hour": "1h", "day": "1d"}
+STEP = {"minute": "1m", "hour": "1h", "day": "1d"}
 
 
 def series_sql(m: MonitoredMetric, since: dt.datetime | None = None) -> str:
