@@ -20,7 +20,9 @@ additive; every catalog metric is >= 0):
   z-score of IBM SPSS);
 - ``z = r / scale`` and ``score = 1 - 2·Φ(-|z|)`` (``calibration.gaussian_score``).
 
-Every window ends at ``t - 1`` and every lag is >= one period: the tested point is never part
+Below hourly grain the window statistics use every ``steps // 168``-th step of the window (a
+systematic sample: 168 points a period, the hourly resolution) and are refreshed at those
+steps. Every window ends at ``t - 1`` and every lag is >= one period: the tested point is never part
 of its own baseline, so the hourly run (scoring new hours against a bounded history) gives the
 same numbers as the nightly rebuild. Assumes residuals are roughly symmetric and light-tailed
 on the log scale; robust to up to half of a window being anomalous.
@@ -40,6 +42,7 @@ STEP_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 MAD_TO_SD = 1.4826
 MEAN_AD_TO_SD = 1.2533
 SATURATED = 0.99  # share of the upper bound from which a value counts as saturated
+MAX_WINDOW_POINTS = 168  # finer grains estimate window statistics on a systematic sample
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,28 @@ def _lagged(df: pl.DataFrame, seasonality: str, steps: int, k: int) -> pl.Expr |
     if seasonality != "day_of_month":  # fixed-length period: a shift on the regular grid
         return pl.col("y").shift(k * steps).over("entity")
     lag = df.select("entity", ts=pl.col("ts").dt.offset_by(f"{k}mo"), **{f"y{k}": "y"})
-    return df.join(lag, on=["entity", "ts"], how="left")[f"y{k}"]
+    return df.join(lag, on=["entity", "ts"], how="left", maintain_order="left")[f"y{k}"]
+
+
+def _trailing(df: pl.DataFrame, stats: dict[str, tuple[pl.Expr, str]], window: int,
+              min_samples: int, stride: int) -> pl.DataFrame:
+    """``df`` with one column per ``stats`` entry (name -> (input, "median" | "mean")): the
+    statistic of the input over the ``window`` steps before each row, within its entity.
+
+    With ``stride`` > 1 (minute grain) it is computed on every ``stride``-th step (a
+    systematic sample of the window, ``window / stride`` points) and holds until the next
+    sampled step; with ``stride`` 1 it is exact. Either way only earlier rows are read."""
+    names = list(stats)
+    df = df.with_columns(_i=pl.int_range(pl.len()).over("entity"),
+                         **{f"_in_{n}": e for n, (e, _) in stats.items()})
+    sub = df.filter(pl.col("_i") % stride == 0).select("entity", "_i", *[
+        getattr(pl.col(f"_in_{n}"), f"rolling_{how}")(
+            max(1, window // stride), min_samples=max(1, min_samples // stride))
+        .over("entity").fill_null(np.nan).alias(n)  # NaN: sampled, too few points
+        for n, (_, how) in stats.items()])
+    df = df.join(sub, on=["entity", "_i"], how="left", maintain_order="left")
+    return df.with_columns([pl.col(n).shift(1).forward_fill().over("entity").fill_nan(None)
+                            for n in names]).drop("_i", *[f"_in_{n}" for n in names])
 
 
 def upper_bound(metric: str) -> float | None:
@@ -89,12 +113,12 @@ def robust_baseline(series: pl.DataFrame, grain: str, seasonality: str,
     ks = range(1, settings.periods + 1)
     df = df.with_columns([_lagged(df, seasonality, steps, k).alias(f"lag{k}") for k in ks])
     near = float(np.log1p(SATURATED * upper)) if upper is not None else np.inf
+    stride = max(1, steps // MAX_WINDOW_POINTS)
     # a difference touching a saturated value says nothing about growth
-    growth = [pl.when((pl.col("y") < near) & (pl.col(f"lag{k}") < near))
-              .then(pl.col("y") - pl.col(f"lag{k}"))
-              .rolling_median(steps, min_samples=min_samples).shift(1).over("entity")
-              for k in ks]
-    terms = pl.concat_list([pl.col(f"lag{k}") + g for k, g in zip(ks, growth)])
+    df = _trailing(df, {f"d{k}": (pl.when((pl.col("y") < near) & (pl.col(f"lag{k}") < near))
+                                  .then(pl.col("y") - pl.col(f"lag{k}")), "median")
+                        for k in ks}, steps, min_samples, stride)
+    terms = pl.concat_list([pl.col(f"lag{k}") + pl.col(f"d{k}") for k in ks])
     expected_y = terms.list.median()
     if upper is not None:
         expected_y = pl.min_horizontal(expected_y, pl.lit(float(np.log1p(upper))))
@@ -103,10 +127,10 @@ def robust_baseline(series: pl.DataFrame, grain: str, seasonality: str,
     df = df.with_columns(r=pl.col("y") - pl.col("expected_y"))
     window = steps * settings.scale_periods
     absr = pl.col("r").abs()
-    mad = absr.rolling_median(window, min_samples=min_samples).shift(1).over("entity")
-    mean_ad = absr.rolling_mean(window, min_samples=min_samples).shift(1).over("entity")
-    df = df.with_columns(scale=pl.when(mad > 0).then(MAD_TO_SD * mad)
-                         .otherwise(MEAN_AD_TO_SD * mean_ad))
+    df = _trailing(df, {"mad": (absr, "median"), "mean_ad": (absr, "mean")}, window,
+                   min_samples, stride)
+    df = df.with_columns(scale=pl.when(pl.col("mad") > 0).then(MAD_TO_SD * pl.col("mad"))
+                         .otherwise(MEAN_AD_TO_SD * pl.col("mean_ad")))
     status = (pl.when(pl.col("value").is_null()).then(pl.lit("no_data"))
               .when(pl.col("expected_y").is_null() | pl.col("scale").is_null())
               .then(pl.lit("insufficient_history"))

@@ -21,7 +21,7 @@ class IsolationModel:
     train_scores: np.ndarray
 
     @classmethod
-    def fit(cls, x: np.ndarray, seed: int, n_estimators: int = 200) -> IsolationModel:
+    def fit(cls, x: np.ndarray, seed: int, n_estimators: int = 100) -> IsolationModel:
         if x.ndim != 2 or x.shape[0] < 2:
             raise ValueError("x must be a 2-d array with at least 2 rows")
         forest = IsolationForest(n_estimators=n_estimators, max_samples=min(256, x.shape[0]),
