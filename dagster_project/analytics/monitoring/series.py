@@ -19,7 +19,7 @@ STEP = {"minute": "1m", "hour": "1h", "day": "1d"}
 def series_sql(m: MonitoredMetric, since: dt.datetime | None = None) -> str:
     """SQL returning (entity, ts, value) of metric ``m``, from ``since`` on when given."""
     entity = (" || '/' || ".join(f"cast({c} as varchar)" for c in m.entity_columns)
-              if m.entity_columns else "'all'")
+              if m.entity_columns else "cast('all' as varchar)")
     where = f"where {m.time_column} >= timestamp '{since:%Y-%m-%d %H:%M:%S}'" if since else ""
     return (f"select {entity} as entity, cast({m.time_column} as timestamp) as ts, "
             f"cast({m.value_sql} as double precision) as value from marts.{m.mart} {where} "
