@@ -3,8 +3,9 @@
 One module per concept: ``journeys`` (grouping and encoding journeys), ``rule_based`` (the
 warehouse's rule credits regrouped), ``markov``, ``shapley`` and ``shapley_prior`` (the prior of
 its value function), ``bootstrap`` (intervals), ``comparison`` (the recommended model), ``credits`` (every model side by side: ``attribute``),
-``conservation``, ``roi`` and ``post_impact`` (revenue per post and its drivers); ``settings``
-holds the model names and the analyst's settings.
+``conservation``, ``roi`` and ``post_impact`` (revenue per post and its drivers), ``status``
+(why a value is null: the tables never carry a NaN); ``settings`` holds the model names and the
+analyst's settings.
 """
 
 from .conservation import ConservationCheck, check_conservation, conservation_errors

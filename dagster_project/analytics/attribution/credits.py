@@ -22,6 +22,10 @@ its converting count (its journeys keep the group's mean order value; the spread
 within a group is not resampled). Every model is refitted on every resample, the Shapley
 model's prior included (its empirical-Bayes weights are held: see ``bootstrap``); the
 interval is the 2.5%-97.5% percentile range of the credit.
+
+Statuses (``status``, ``status_message``; ``analytics.attribution.status``): ``no_conversions``
+(a client without conversions: its shares are null, not 0), ``no_intervals`` (no resamples:
+the intervals are null, not NaN), ``non_finite``.
 """
 
 from __future__ import annotations
@@ -40,6 +44,10 @@ from .rule_based import rule_fractions
 from .settings import MODELS, RULE_MODELS, AttributionSettings
 from .shapley import shapley_attribution, shapley_options
 from .shapley_prior import ShapleyPrior, fit_shapley_prior
+from .status import with_status
+
+INTERVALS = ["conversions_lower", "conversions_upper", "revenue_lower", "revenue_upper"]
+NUMBERS = ["attributed_conversions", "attributed_revenue", "conversion_share", *INTERVALS]
 
 
 @dataclass(frozen=True)
@@ -96,8 +104,8 @@ def attribute(paths: pl.DataFrame, rule_credits: pl.DataFrame,
     ci, ch = np.nonzero(present)
     for model in MODELS:
         conv, rev = point[model]
-        total = conv.sum(axis=1, keepdims=True)
-        share = np.divide(conv, total, out=np.zeros_like(conv), where=total > 0)
+        with np.errstate(invalid="ignore"):  # 0 / 0 for a client without conversions: nulled
+            share = conv / conv.sum(axis=1, keepdims=True)
         cols = {
             "client_id": pl.Series(j.clients, dtype=pl.String).gather(ci),
             "channel": pl.Series(channels, dtype=pl.String).gather(ch),
@@ -111,12 +119,15 @@ def attribute(paths: pl.DataFrame, rule_credits: pl.DataFrame,
             cols |= {"conversions_lower": lo[0][ci, ch], "conversions_upper": hi[0][ci, ch],
                      "revenue_lower": lo[1][ci, ch], "revenue_upper": hi[1][ci, ch]}
         else:
-            cols |= {k: np.full(len(ci), np.nan) for k in
-                     ("conversions_lower", "conversions_upper", "revenue_lower", "revenue_upper")}
+            cols |= {k: np.full(len(ci), np.nan) for k in INTERVALS}  # nulled: no_intervals
         frames.append(pl.DataFrame(cols))
-    attribution = pl.concat(frames).select(
+    rules = [("no_conversions", pl.col("attributed_conversions").sum()
+              .over("client_id", "attribution_model") == 0, ["conversion_share"]),
+             ("no_intervals", pl.lit(not draws), INTERVALS)]
+    attribution = with_status(pl.concat(frames), rules, NUMBERS).select(
         "client_id", "channel", "attribution_model", "model_family", "attributed_conversions",
         "conversions_lower", "conversions_upper", "attributed_revenue", "revenue_lower",
-        "revenue_upper", "conversion_share").sort("client_id", "attribution_model", "channel")
+        "revenue_upper", "conversion_share", "status", "status_message",
+    ).sort("client_id", "attribution_model", "channel")
     comparison = compare_models(j, attribution, settings, structure)
     return AttributionResult(attribution, comparison, prior, j.channels)
