@@ -207,3 +207,25 @@ def test_a_saturated_percentage_is_not_below_an_expectation_above_100():
     assert (free.filter(pl.col("value") >= 100.0).tail(3)["expected"] > 100.0).all()
     assert mon.baseline.upper_bound("host_cpu_pct") == 100.0
     assert mon.baseline.upper_bound("api_requests") is None
+
+
+def test_detect_writes_the_contract_columns_flags_a_planted_spike_and_a_status_row():
+    rng = np.random.default_rng(4)
+    values = np.expm1(np.tile([5.0, 6.0, 7.0, 6.5, 6.0, 3.0, 2.0], 10) + rng.normal(0, .05, 70))
+    values[60] *= 20  # a planted spike on day 60
+    grid = pl.concat([daily(values, "cl-1"), daily([3.0] * 70, "cl-2")])
+    settings = mon.DetectionSettings()
+    base = mon.baselines({"client_daily_revenue": (grid, "day", "day_of_week")}, settings)
+    models = mon.fit_models(base, settings)  # no API or host metric: no model
+    rows = mon.detect(base, {"client_daily_revenue": "day"}, models, dt.datetime(2026, 1, 1),
+                      settings)
+    assert list(rows.columns) == ["anomaly_id", "metric", "entity", "ts", "value", "expected",
+                                  "score", "detector", "pattern", "status", "status_message",
+                                  "detected_at"]
+    flagged = rows.filter(pl.col("status") == "ok")
+    assert set(flagged["ts"]) == {T0 + dt.timedelta(days=60)}
+    assert set(flagged["detector"]) == {"robust_baseline", "combined"}
+    assert set(flagged["pattern"]) == {"spike"} and set(flagged["entity"]) == {"cl-1"}
+    (status,) = rows.filter(pl.col("status") != "ok").iter_rows(named=True)
+    assert (status["entity"], status["status"]) == ("cl-2", "constant_series")
+    assert status["score"] is None and status["expected"] is None and status["pattern"] is None

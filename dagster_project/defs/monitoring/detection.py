@@ -82,8 +82,10 @@ def _save(models: mon.DetectorModels, path: Path) -> None:
     tmp.replace(path)  # atomic: an hourly run never reads half a file
 
 
-def _read_series(warehouse: Warehouse, settings: mon.DetectionSettings, incremental: bool):
-    """{metric: (grid, grain, seasonality)} and, when incremental, {metric: since}."""
+def _read_series(warehouse: Warehouse, settings: mon.DetectionSettings, incremental: bool,
+                 new_steps: int):
+    """{metric: (grid, grain, seasonality)} and, when incremental, {metric: since}: the
+    last ``new_steps`` steps and the history their baseline reads."""
     series, since = {}, {}
     for name, m in mon.METRICS.items():
         if not warehouse.table_exists(f"marts.{m.mart}"):
@@ -94,9 +96,9 @@ def _read_series(warehouse: Warehouse, settings: mon.DetectionSettings, incremen
             if last is None:
                 continue
             last = dt.datetime.fromisoformat(str(last)).replace(tzinfo=None)
-            start = mon.history_start(last, m.grain, m.seasonality[0], settings.baseline, 0)
-            since[name] = last - dt.timedelta(seconds=STEP_SECONDS[m.grain]
-                                              * (settings.patterns.max_gap_steps + 1))
+            start = mon.history_start(last, m.grain, m.seasonality[0], settings.baseline,
+                                      new_steps)
+            since[name] = last - dt.timedelta(seconds=STEP_SECONDS[m.grain] * (new_steps - 1))
         df = warehouse.read(mon.series_sql(m, start))
         if df.height:
             series[name] = (mon.regular_grid(df, m.grain), m.grain, m.seasonality[0])
@@ -140,8 +142,8 @@ def metric_anomalies(context: dg.AssetExecutionContext, config: DetectionConfig,
     path = model_path()
     incremental = (not config.rebuild) if config.rebuild is not None else (
         context.job_name == HOURLY_JOB and path.exists() and warehouse.table_exists(TABLE))
-    series, since = _read_series(warehouse, settings, incremental)
-    base = mon.baselines({m: s for m, s in series.items()}, settings)
+    series, since = _read_series(warehouse, settings, incremental, config.new_steps)
+    base = mon.baselines(series, settings)
     if incremental:
         models = pickle.loads(path.read_bytes())  # written by this asset's rebuild
     else:
