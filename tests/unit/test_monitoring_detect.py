@@ -229,3 +229,17 @@ def test_detect_writes_the_contract_columns_flags_a_planted_spike_and_a_status_r
     (status,) = rows.filter(pl.col("status") != "ok").iter_rows(named=True)
     assert (status["entity"], status["status"]) == ("cl-2", "constant_series")
     assert status["score"] is None and status["expected"] is None and status["pattern"] is None
+
+
+def test_the_monthly_baseline_reads_the_same_day_of_earlier_months():
+    # value = day of the month: the same day k months earlier has the same value; month ends
+    # (Jan 29..31 -> Feb 28, Mar 31 -> no Feb 31) keep one row per day and the 28th's slot
+    days = pl.date_range(dt.date(2025, 1, 1), dt.date(2025, 6, 30), eager=True)
+    df = pl.DataFrame({"entity": "tier", "ts": days.cast(pl.Datetime("us")),
+                       "value": days.dt.day().cast(pl.Float64)
+                       + np.random.default_rng(0).normal(0, 0.01, days.len())})
+    got = mon.robust_baseline(df, "day", "day_of_month")
+    assert got.height == df.height
+    ok = got.filter(pl.col("status") == "ok")
+    assert ok.height > 60
+    np.testing.assert_allclose(ok["expected"], ok["ts"].dt.day().cast(pl.Float64), rtol=0.02)

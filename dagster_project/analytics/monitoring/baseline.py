@@ -71,7 +71,9 @@ def period_steps(seasonality: str, grain: str) -> int:
 def _lagged(df: pl.DataFrame, seasonality: str, steps: int, k: int) -> pl.Expr | pl.DataFrame:
     if seasonality != "day_of_month":  # fixed-length period: a shift on the regular grid
         return pl.col("y").shift(k * steps).over("entity")
-    lag = df.select("entity", ts=pl.col("ts").dt.offset_by(f"{k}mo"), **{f"y{k}": "y"})
+    # the same day k months earlier; Jan 28..31 all land on Feb 28: the 28th is its slot
+    lag = df.select("entity", ts=pl.col("ts").dt.offset_by(f"{k}mo"), **{f"y{k}": "y"}).unique(
+        ["entity", "ts"], keep="first", maintain_order=True)
     return df.join(lag, on=["entity", "ts"], how="left", maintain_order="left")[f"y{k}"]
 
 
