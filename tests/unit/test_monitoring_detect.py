@@ -243,3 +243,15 @@ def test_the_monthly_baseline_reads_the_same_day_of_earlier_months():
     ok = got.filter(pl.col("status") == "ok")
     assert ok.height > 60
     np.testing.assert_allclose(ok["expected"], ok["ts"].dt.day().cast(pl.Float64), rtol=0.02)
+
+
+def test_a_mostly_zero_series_is_intermittent_and_absent_days_count_as_zero():
+    rng = np.random.default_rng(5)
+    values = np.where(rng.random(70) < 0.2, rng.gamma(2.0, 50.0, 70), 0.0)  # buys 1 day in 5
+    sparse = daily(values).filter(pl.col("value") > 0)  # the mart: active days only
+    grid = mon.regular_grid(sparse, "day", absent=0.0)
+    assert grid.height == 70 - int(np.argmax(values > 0)) and grid["value"].null_count() == 0
+    got = mon.robust_baseline(grid, "day", "day_of_week")
+    late = got.tail(20)
+    assert set(late["status"]) == {"intermittent_series"}
+    assert late["score"].null_count() == 20

@@ -18,7 +18,9 @@ additive; every catalog metric is >= 0):
   ``scale_periods`` periods (the MAD, consistent for the normal sd); where it is 0, the
   mean-absolute-deviation fallback ``1.2533 · mean|r|`` (Iglewicz & Hoaglin 1993; the modified
   z-score of IBM SPSS);
-- ``z = r / scale`` and ``score = 1 - 2·Φ(-|z|)`` (``calibration.gaussian_score``).
+- ``z = r / scale`` and ``score = 1 - 2·Φ(-|z|)`` (``calibration.gaussian_score``);
+- a point whose scale window is more than half zeros is ``intermittent_series``: a median and
+  MAD of mostly-zero counts (a client's daily revenue) would flag every active day.
 
 Below hourly grain the window statistics use every ``steps // 168``-th step of the window (a
 systematic sample: 168 points a period, the hourly resolution) and are refreshed at those
@@ -42,6 +44,7 @@ STEP_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 MAD_TO_SD = 1.4826
 MEAN_AD_TO_SD = 1.2533
 SATURATED = 0.99  # share of the upper bound from which a value counts as saturated
+MAX_ZERO_SHARE = 0.5  # above: an intermittent series (most steps 0), not scored
 MAX_WINDOW_POINTS = 168  # finer grains estimate window statistics on a systematic sample
 
 
@@ -108,7 +111,8 @@ def robust_baseline(series: pl.DataFrame, grain: str, seasonality: str,
                     upper: float | None = None) -> pl.DataFrame:
     """``series`` (entity, ts, value; a regular grid, see ``series.regular_grid``) with
     ``expected`` (value units), ``scale`` and ``z`` (log1p units), ``score`` in [0, 1] and
-    ``status`` per row (``ok``, ``insufficient_history``, ``constant_series``, ``no_data``)."""
+    ``status`` per row (``ok``, ``insufficient_history``, ``constant_series``,
+    ``intermittent_series``, ``no_data``)."""
     steps = period_steps(seasonality, grain)
     min_samples = max(3, steps // 7)
     df = series.sort("entity", "ts").with_columns(y=pl.col("value").log1p())
@@ -129,14 +133,16 @@ def robust_baseline(series: pl.DataFrame, grain: str, seasonality: str,
     df = df.with_columns(r=pl.col("y") - pl.col("expected_y"))
     window = steps * settings.scale_periods
     absr = pl.col("r").abs()
-    df = _trailing(df, {"mad": (absr, "median"), "mean_ad": (absr, "mean")}, window,
-                   min_samples, stride)
+    df = _trailing(df, {"mad": (absr, "median"), "mean_ad": (absr, "mean"),
+                        "zero_share": ((pl.col("value") == 0).cast(pl.Float64), "mean")},
+                   window, min_samples, stride)
     df = df.with_columns(scale=pl.when(pl.col("mad") > 0).then(MAD_TO_SD * pl.col("mad"))
                          .otherwise(MEAN_AD_TO_SD * pl.col("mean_ad")))
     status = (pl.when(pl.col("value").is_null()).then(pl.lit("no_data"))
               .when(pl.col("expected_y").is_null() | pl.col("scale").is_null())
               .then(pl.lit("insufficient_history"))
               .when(pl.col("scale") <= 0).then(pl.lit("constant_series"))
+              .when(pl.col("zero_share") > MAX_ZERO_SHARE).then(pl.lit("intermittent_series"))
               .otherwise(pl.lit("ok")))
     df = df.with_columns(status=status)
     ok = pl.col("status") == "ok"

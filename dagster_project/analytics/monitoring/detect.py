@@ -186,14 +186,17 @@ def detect(base: dict[str, pl.DataFrame], grains: dict[str, str], models: Detect
 
 def _status_rows(base: dict[str, pl.DataFrame]) -> pl.DataFrame:
     """One row per series without a scored point: the first cause among no_data,
-    constant_series, insufficient_history, at the series' last time."""
+    constant_series, intermittent_series, insufficient_history, at the series' last time."""
     frames = [b.group_by("entity").agg(
         metric=pl.lit(m), ts=pl.col("ts").max(), value=pl.col("value").drop_nulls().last(),
         all_null=pl.col("value").is_null().all(), scored=(pl.col("status") == "ok").any(),
-        constant=(pl.col("status") == "constant_series").any()) for m, b in base.items()]
+        constant=(pl.col("status") == "constant_series").any(),
+        intermittent=(pl.col("status") == "intermittent_series").any())
+        for m, b in base.items()]
     df = pl.concat(frames).filter(~pl.col("scored")).with_columns(
         status=pl.when("all_null").then(pl.lit("no_data")).when("constant")
-        .then(pl.lit("constant_series")).otherwise(pl.lit("insufficient_history")),
+        .then(pl.lit("constant_series")).when("intermittent").then(pl.lit("intermittent_series"))
+        .otherwise(pl.lit("insufficient_history")),
         detector=pl.lit("robust_baseline"))
     return df.with_columns(status_message=pl.col("status").replace_strict(STATUS_CODES)).select(
         "metric", "entity", "ts", "value", "detector", "status", "status_message")

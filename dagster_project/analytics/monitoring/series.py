@@ -14,6 +14,9 @@ import polars as pl
 from dagster_project.analytics.monitoring.metric_catalog import MonitoredMetric
 
 STEP = {"minute": "1m", "hour": "1h", "day": "1d"}
+#: metrics whose mart has no row for a step without activity: a missing step is 0, not a gap
+#: (fct_revenue_daily holds a client's day only when it had a conversion)
+ABSENT_MEANS_ZERO = frozenset({"client_daily_revenue"})
 
 
 def series_sql(m: MonitoredMetric, since: dt.datetime | None = None) -> str:
@@ -26,9 +29,9 @@ def series_sql(m: MonitoredMetric, since: dt.datetime | None = None) -> str:
             f"group by 1, 2")
 
 
-def regular_grid(df: pl.DataFrame, grain: str) -> pl.DataFrame:
+def regular_grid(df: pl.DataFrame, grain: str, absent: float | None = None) -> pl.DataFrame:
     """``df`` (entity, ts, value) on every step from each entity's first to the overall last
-    time (missing steps: null value), sorted by entity and ts."""
+    time (missing steps: ``absent``, null by default: a gap), sorted by entity and ts."""
     if grain not in STEP:
         raise ValueError(f"grain must be one of {sorted(STEP)}, got {grain!r}")
     df = df.select(pl.col("entity").cast(pl.String), pl.col("ts").cast(pl.Datetime("us")),
@@ -38,5 +41,9 @@ def regular_grid(df: pl.DataFrame, grain: str) -> pl.DataFrame:
     last = df["ts"].max()
     spans = df.group_by("entity").agg(pl.col("ts").min().alias("first")).with_columns(
         ts=pl.datetime_ranges("first", pl.lit(last), interval=STEP[grain])).explode("ts")
-    return (spans.select("entity", "ts").join(df, on=["entity", "ts"], how="left")
-            .sort("entity", "ts"))
+    grid = spans.select("entity", "ts").join(df.with_columns(_row=pl.lit(True)),
+                                              on=["entity", "ts"], how="left")
+    if absent is not None:
+        grid = grid.with_columns(value=pl.when(pl.col("_row").is_null()).then(pl.lit(absent))
+                                 .otherwise(pl.col("value")))
+    return grid.drop("_row").sort("entity", "ts")

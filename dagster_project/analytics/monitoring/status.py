@@ -17,6 +17,9 @@ STATUS_CODES: dict[str, str] = {
     "no_data": "every value of the series is null (gaps only)",
     "constant_series": "the series does not vary over its history (median and mean absolute "
                        "deviation both 0): no tail probability can be computed",
+    "intermittent_series": "more than half of the series' recent steps are 0 (e.g. a "
+                           "client's daily revenue): median and MAD would flag every active "
+                           "step",
     "insufficient_history": "no point of the series had enough history: fewer earlier "
                             "seasonal periods or residuals than the baseline needs",
 }

@@ -16,6 +16,7 @@ from pydantic import Field
 
 from dagster_project.analytics import monitoring as mon
 from dagster_project.analytics.monitoring.baseline import STEP_SECONDS
+from dagster_project.analytics.monitoring.series import ABSENT_MEANS_ZERO
 from dagster_project.defs.monitoring import detection_plots as plots
 from dagster_project.domains import domain
 from dagster_project.metadata import markdown_table, png_markdown, table_metadata
@@ -101,7 +102,8 @@ def _read_series(warehouse: Warehouse, settings: mon.DetectionSettings, incremen
             since[name] = last - dt.timedelta(seconds=STEP_SECONDS[m.grain] * (new_steps - 1))
         df = warehouse.read(mon.series_sql(m, start))
         if df.height:
-            series[name] = (mon.regular_grid(df, m.grain), m.grain, m.seasonality[0])
+            absent = 0.0 if name in ABSENT_MEANS_ZERO else None
+            series[name] = (mon.regular_grid(df, m.grain, absent), m.grain, m.seasonality[0])
     return series, since
 
 
