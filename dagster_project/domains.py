@@ -48,6 +48,8 @@ DOMAINS: dict[str, Domain] = {d.name: d for d in (
     Domain("customers", "team:customer-analytics", "nightly",
            "End-customer RFM, clusters and lifetime value; client churn risk and health."),
     Domain("monitoring", "team:platform-reliability", "hourly", "Anomaly detection, alert rules, alert lifecycle and delivery."),
+    Domain("forecasting", "team:planning-analytics", "nightly",
+           "Revenue and MRR forecasts with calibrated intervals, backtests, capacity planning."),
 )}
 
 # models outside a domain folder (staging/, intermediate/common/) belong to this domain
