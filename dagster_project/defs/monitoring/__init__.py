@@ -1,0 +1,1 @@
+"""Monitoring domain: anomaly detection over the metric catalog (detection), alerts (alerting)."""
