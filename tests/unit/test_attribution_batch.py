@@ -39,27 +39,7 @@ from dagster_project.analytics.attribution.shapley_prior import (
     fit_shapley_prior,
     refit,
 )
-
-CHANNELS = "abcde"
-
-
-def random_journeys(seed: int, n: int = 1500, clients: int = 3) -> pl.DataFrame:
-    """Journeys of 0-6 touches (repeats allowed) whose conversion depends on their channels."""
-    rng = np.random.default_rng(seed)
-    lengths = rng.integers(0, 7, n)
-    touches = rng.integers(0, len(CHANNELS), lengths.sum())
-    paths = np.split(touches, np.cumsum(lengths)[:-1])
-    p = np.array([0.05, 0.1, 0.2, 0.02, 0.15])
-    converted = [bool(rng.random() < 1 - np.prod(1 - p[np.unique(t)]) if len(t) else
-                      rng.random() < 0.05) for t in paths]
-    return pl.DataFrame({
-        "client_id": [f"c{i}" for i in rng.integers(0, clients, n)],
-        "channel_path": [" > ".join(CHANNELS[i] for i in t) if len(t) else None for t in paths],
-        "converted": converted,
-        "revenue": np.where(converted, rng.gamma(2.0, 30.0, n), 0.0),
-        "is_settled": ~(np.array(converted) & (rng.random(n) < 0.2)),  # recent orders
-    })
-
+from dagster_project.devtools.attribution_fixtures import CHANNELS, random_journeys
 
 def reference_removal_effects(df: pl.DataFrame, clients: tuple[str, ...], order: int,
                               value: bool = False) -> np.ndarray:
@@ -239,6 +219,19 @@ def test_bootstrap_equals_one_model_fit_per_resample_with_the_same_draws(order, 
     assert set(got) == set(ref) == set(MODELS)
     for model in MODELS:
         assert got[model].shape == ref[model].shape == (7, 2, j.n_clients, len(CHANNELS) + 1)
+        np.testing.assert_allclose(got[model], ref[model], rtol=1e-10, atol=1e-9)
+
+
+def test_a_bootstrap_whose_last_chunk_holds_one_resample_equals_the_plain_one():
+    """5 resamples: chunks of 4 and 1 (a one-column prior table used to be a read-only view)."""
+    j = group_journeys(random_journeys(6))
+    fractions = random_fractions(j, 7)
+    settings = AttributionSettings(bootstrap_resamples=5, seed=2)
+    structure = build_structure(j, 1)
+    prior = fit_shapley_prior(j)
+    got = bootstrap(j, fractions, settings, refit(prior, resample_counts(j, settings)), structure)
+    ref = plain_bootstrap(j, fractions, settings, structure, prior)
+    for model in MODELS:
         np.testing.assert_allclose(got[model], ref[model], rtol=1e-10, atol=1e-9)
 
 

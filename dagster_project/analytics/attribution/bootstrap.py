@@ -28,6 +28,7 @@ from .shapley_prior import PooledCounts, ShapleyPrior, pooled_sets
 from .streams import BOOTSTRAP, client_generator
 
 BOOTSTRAP_CHUNK = 4  # resamples refitted together (larger chunks only add memory traffic)
+COUNT_CHUNK = 32  # resamples counted per channel set together (resample_counts)
 
 
 def poisson_counts(j: Journeys, settings: AttributionSettings) -> tuple[np.ndarray, np.ndarray]:
@@ -63,8 +64,8 @@ def resample_counts(j: Journeys, settings: AttributionSettings) -> PooledCounts:
     draws, pool = poisson_counts(j, settings), pooled_sets(j)
     G, R = len(j.length), settings.bootstrap_resamples
     n, c = np.empty((len(pool[0]), R)), np.empty((len(pool[0]), R))
-    for lo in range(0, R, BOOTSTRAP_CHUNK * 8):
-        hi = min(R, lo + BOOTSTRAP_CHUNK * 8)
+    for lo in range(0, R, COUNT_CHUNK):
+        hi = min(R, lo + COUNT_CHUNK)
         cm = _expand(draws, lo, hi, G)
         part = PooledCounts.of(j, cm[0] + cm[2], cm[0], pool=pool)
         n[:, lo:hi], c[:, lo:hi] = part.set_journeys, part.set_conversions

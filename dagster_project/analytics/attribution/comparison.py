@@ -48,7 +48,7 @@ def held_out_log_loss(j: Journeys, settings: AttributionSettings, train_prior: S
         "shapley": shapley_set_probability(train, groups, train_prior),
     }
     n = j.n_clients
-    test_n = np.bincount(j.client[groups], (tc + tn)[groups], n)
+    test_n = np.bincount(j.client[groups], (tc + tn)[groups], n).astype(float)  # float if empty
     losses = []
     for model in DATA_DRIVEN_MODELS:
         p = np.clip(probs[model], 1e-6, 1 - 1e-6)
@@ -70,7 +70,7 @@ def compare_models(j: Journeys, attribution: pl.DataFrame, settings: Attribution
     3. no held-out journey with a touch (e.g. every order without a touch): position_based;
     4. else the data-driven model (markov or shapley) whose conversion-probability estimate has
        the lower log-loss on held-out journeys (a ``holdout_fraction`` of each path group,
-       seeded; shapley on a tie); the Markov estimate of a journey is P(conversion | its last
+       drawn from each client's own stream: ``holdout_split``; shapley on a tie); the Markov estimate of a journey is P(conversion | its last
        state), the Shapley one v(its channel set).
     position_based has no fitted parameters and credits both the opening and the closing touch.
     ``disagreement`` is max - min of the channel's conversion share over the models.

@@ -193,7 +193,7 @@ def prior_shapley_table(p: np.ndarray) -> np.ndarray:
     K = int(np.log2(p.shape[0]))
     every = np.arange(2**K)
     member = (every >> np.arange(K)[:, None]) & 1  # (K, 2^K)
-    d = _butterfly(np.ascontiguousarray(p.T), K, "moebius") / np.maximum(np.bitwise_count(every), 1)
+    d = _butterfly(np.array(p.T, order="C"), K, "moebius") / np.maximum(np.bitwise_count(every), 1)
     return _butterfly(d[:, None, :] * member, K, "subset")
 
 

@@ -19,6 +19,11 @@ When all clients follow the noisy-OR curve k0 is large (p ~ m) and the model is 
 shrinkage towards m; when they share another curve k0 is small (p ~ the pooled empirical rates)
 and k large. A client's own journeys count in C_S too (no leave-one-out): with many clients the
 pooled rate barely moves, and a dominant client is shrunk towards itself, not away from it.
+
+Everything the prior is fitted on is a sum of counts (``PooledCounts``: the settled journeys and
+conversions per channel set over all clients, and per client x set cell), so batches of clients
+are counted one at a time and merged: the prior of the merged counts is the prior of all the
+journeys at once, to the bit (the counts are whole numbers, summed exactly).
 """
 
 from __future__ import annotations
