@@ -41,6 +41,7 @@ from dagster_project.analytics.attribution.shapley_prior import (
 )
 from dagster_project.devtools.attribution_fixtures import CHANNELS, random_journeys
 
+
 def reference_removal_effects(df: pl.DataFrame, clients: tuple[str, ...], order: int,
                               value: bool = False) -> np.ndarray:
     """Removal effects (clients x channels) from the chain's definition, one dense solve each;
