@@ -12,7 +12,7 @@ holds the model names and the analyst's settings.
 
 from .batches import ClientBatch, FrameJourneys, JourneySource
 from .conservation import ConservationCheck, check_conservation, conservation_errors
-from .credits import ATTRIBUTION_COLUMNS, AttributionResult, attribute, attribute_source
+from .credits import AttributionResult, attribute, attribute_source
 from .journeys import NONE_CHANNEL, Journeys, group_journeys
 from .post_impact import PostImpact, post_revenue_impact
 from .roi import channel_roi
@@ -26,7 +26,7 @@ from .settings import (
 )
 
 __all__ = [
-    "ATTRIBUTION_COLUMNS", "DATA_DRIVEN_MODELS", "FALLBACK_MODEL", "MARKOV_REVENUE_CREDITS",
+    "DATA_DRIVEN_MODELS", "FALLBACK_MODEL", "MARKOV_REVENUE_CREDITS",
     "MODELS", "NONE_CHANNEL", "RULE_MODELS", "AttributionResult", "AttributionSettings",
     "ClientBatch", "ConservationCheck", "FrameJourneys", "JourneySource", "Journeys",
     "PostImpact", "attribute", "attribute_source", "channel_roi", "check_conservation",

@@ -49,14 +49,14 @@ from .batches import ClientBatch, FrameJourneys, JourneySource, batch_journeys, 
 from .bootstrap import bootstrap
 from .comparison import compare_models
 from .journeys import NONE_CHANNEL, Journeys, per_client_totals
-from .markov import build_structure, markov_attribution
+from .markov import MarkovStructure, build_structure, markov_attribution
 from .pooled import PooledFit, fit_pooled
 from .rule_based import rule_fractions
 from .settings import MODELS, RULE_MODELS, AttributionSettings
 from .shapley import shapley_attribution, shapley_options
 from .shapley_prior import ShapleyPrior
 
-ATTRIBUTION_COLUMNS = (
+_COLUMNS = (
     "client_id", "channel", "attribution_model", "model_family", "attributed_conversions",
     "conversions_lower", "conversions_upper", "attributed_revenue", "revenue_lower",
     "revenue_upper", "conversion_share")
@@ -69,6 +69,7 @@ class AttributionResult:
     shapley_prior: ShapleyPrior  # noisy-OR hazards, pooled channel-set rates and their weights
     channels: tuple[str, ...]  # the channels of shapley_prior.q
     journeys: int  # journeys attributed
+    batches: int = 1  # batches of clients they were fitted in
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ class BatchFit:
     journeys: Journeys
     point: dict[str, tuple[np.ndarray, np.ndarray]]  # model -> (conversions, revenue) credits
     draws: dict[str, np.ndarray]  # model -> (resamples, 2, n_clients, K + 1); empty without
-    structure: object  # the batch's Markov structure
+    structure: MarkovStructure  # the batch's chains
 
 
 def model_credits(j: Journeys, fractions, settings: AttributionSettings, prior: ShapleyPrior,
@@ -146,7 +147,7 @@ def batch_result(fit: BatchFit, pooled: PooledFit, settings: AttributionSettings
             cols |= {k: np.full(len(ci), np.nan) for k in
                      ("conversions_lower", "conversions_upper", "revenue_lower", "revenue_upper")}
         frames.append(pl.DataFrame(cols))
-    attribution = pl.concat(frames).select(ATTRIBUTION_COLUMNS).sort(
+    attribution = pl.concat(frames).select(_COLUMNS).sort(
         "client_id", "attribution_model", "channel")
     comparison = compare_models(j, attribution, settings, pooled.train_prior, fit.structure)
     return AttributionResult(attribution, comparison, pooled.prior, pooled.channels,
@@ -174,7 +175,7 @@ def attribute_source(source: JourneySource, settings: AttributionSettings | None
         pl.concat([r.channel_attribution for r in parts]).sort(
             "client_id", "attribution_model", "channel"),
         pl.concat([r.model_comparison for r in parts]).sort("client_id", "channel"),
-        pooled.prior, pooled.channels, sum(r.journeys for r in parts))
+        pooled.prior, pooled.channels, sum(r.journeys for r in parts), len(parts))
 
 
 def attribute(paths: pl.DataFrame, rule_credits: pl.DataFrame,

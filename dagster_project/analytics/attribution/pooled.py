@@ -46,17 +46,18 @@ def fit_pooled(source: JourneySource, client_groups: pl.DataFrame, batches: list
     channels = channel_list(source.channel_names())
     ids = client_groups["client_id"].cast(pl.String).sort()
     rank = dict(zip(ids.to_list(), range(len(ids))))  # the order of the per client x set cells
-    point, train, resampled = [], [], []
+    point, train, resampled = [], [], None
     for batch in batches:
         j = batch_journeys(source, batch, channels)
         ranks = np.array([rank[c] for c in j.clients], dtype=np.int64)
         point.append(PooledCounts.of(j, j.fit_journeys, j.fit_conversions, ranks))
         t = training_journeys(j, *holdout_split(j, settings))
         train.append(PooledCounts.of(t, t.fit_journeys, t.fit_conversions, ranks))
-        if settings.bootstrap_resamples:
-            resampled.append(resample_counts(j, settings))
+        if settings.bootstrap_resamples:  # summed as it comes: sets x resamples per batch
+            part = resample_counts(j, settings)
+            resampled = part if resampled is None else PooledCounts.merge([resampled, part])
     strengths = settings.prior_strength, settings.pooled_prior_strength
     prior = fit_prior(PooledCounts.merge(point), *strengths)
     return PooledFit(tuple(channels), prior,
                      fit_prior(PooledCounts.merge(train), *strengths),
-                     refit(prior, PooledCounts.merge(resampled)) if resampled else None)
+                     None if resampled is None else refit(prior, resampled))

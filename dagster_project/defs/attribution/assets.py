@@ -3,7 +3,8 @@
 The rule-based models are computed in dbt (marts.fct_attribution_touch_credits; their lookback,
 half-life and channel filters are dbt vars, set through the dbt assets' run config); the
 data-driven models, the bootstrap intervals of every model, the model comparison, ROI and post
-revenue impact are computed here.
+revenue impact are computed here, ``channel_attribution`` a batch of clients at a time from
+journeys grouped in SQL (``sources``).
 """
 
 
@@ -78,11 +79,12 @@ class AttributionConfig(dg.Config):
         default=200, description="Below this a client's recommended model is position_based.")
     client_batch_groups: int = Field(
         default=AttributionSettings.client_batch_groups, ge=1,
-        description="Clients are fitted a batch at a time (memory follows the batch): a batch "
-        "ends after about this many client x channel path groups ...")
+        description="Clients are fitted in batches of consecutive client ids, memory following "
+        "the batch size: a new batch starts after about this many client x channel path groups "
+        "(a client is never split). The results do not depend on the batch sizes.")
     client_batch_clients: int = Field(
         default=AttributionSettings.client_batch_clients, ge=1,
-        description="... or this many clients. The results do not depend on the batches.")
+        description="A new batch also starts after this many clients.")
 
 
 @dg.multi_asset(
@@ -132,6 +134,7 @@ def channel_attribution(context: dg.AssetExecutionContext, config: AttributionCo
         metadata={
             **table_metadata(result.channel_attribution, ATTRIBUTION_COLUMNS),
             "journeys": result.journeys,
+            "client_batches": result.batches,
             "shapley_prior_strength": dg.MetadataValue.float(result.shapley_prior.strength),
             "shapley_pooled_prior_strength": dg.MetadataValue.float(
                 result.shapley_prior.pooled_strength),
