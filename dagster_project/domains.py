@@ -45,6 +45,8 @@ DOMAINS: dict[str, Domain] = {d.name: d for d in (
            "A/B experiment read-outs, sequential monitoring, power and decisions."),
     Domain("attribution", "team:growth-analytics", "nightly",
            "Multi-touch attribution, ROI and post revenue impact."),
+    Domain("customers", "team:customer-analytics", "nightly",
+           "End-customer RFM, clusters and lifetime value; client churn risk and health."),
 )}
 
 # models outside a domain folder (staging/, intermediate/common/) belong to this domain

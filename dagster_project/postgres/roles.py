@@ -4,7 +4,7 @@
 
 Idempotent: running it again changes nothing. Run it as a superuser (or the database owner
 with CREATEROLE that is a member of bi_writer and bi_audit_owner); without superuser rights
-everything is set up except the event trigger that refuses DROP of ``ops.audit_log``.
+everything is set up except the event trigger that refuses DROP of ``audit.audit_log``.
 Without ``--dsn`` the connection comes from the same variables as ``dbt/profiles.yml``
 (BI_PG_HOST, BI_PG_PORT, BI_PG_USER, BI_PG_PASSWORD, BI_PG_DB).
 
@@ -38,8 +38,18 @@ def sql_files() -> list[Path]:
     return sorted(SQL_DIR.glob("*.sql"))
 
 
-def apply_roles(conninfo: str) -> list[str]:
-    """Run every script in one transaction; returns the reporting tables under row security."""
+# reporting relations with a client_id column that are not tables: no policy can scope them
+UNSCOPED = (
+    "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+    " join pg_attribute a on a.attrelid = c.oid and a.attname = 'client_id' and not a.attisdropped"
+    " where n.nspname = 'reporting' and c.relkind not in ('r', 'p') order by 1"
+)
+
+
+def apply_roles(conninfo: str) -> tuple[list[str], list[str]]:
+    """Run every script in one transaction; returns the reporting tables under row security
+    and the client-keyed reporting relations that are not tables (views left by an older
+    build: bi_client cannot read them until dbt rebuilds them as tables)."""
     import psycopg
 
     with psycopg.connect(conninfo) as con:
@@ -49,11 +59,12 @@ def apply_roles(conninfo: str) -> list[str]:
                 con.execute(path.read_text())
             except psycopg.Error as exc:
                 raise RuntimeError(f"{path.name}: {exc}") from exc
-        rows = con.execute(
+        secured = con.execute(
             "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
             "where n.nspname = 'reporting' and c.relrowsecurity order by 1"
         ).fetchall()
-    return [r[0] for r in rows]
+        unscoped = con.execute(UNSCOPED).fetchall()
+    return [r[0] for r in secured], [r[0] for r in unscoped]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,16 +81,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
-        secured = apply_roles(args.dsn or default_dsn())
+        secured, unscoped = apply_roles(args.dsn or default_dsn())
     except Exception as exc:  # noqa: BLE001 - a CLI: one clear line, non-zero exit
         print(f"roles: failed: {exc}", file=sys.stderr)
         return 1
     print(
         f"roles: {WRITER} (owns raw, raw_quarantine, staging, intermediate, marts, analytics, "
         f"reporting, ops), {READER} (SELECT marts, analytics, reporting), {CLIENT} (rows of "
-        f"app.client_id), {AUDIT_OWNER} (owns ops.audit_log, append-only)"
+        f"app.client_id), {AUDIT_OWNER} (owns audit.audit_log, append-only, hash-chained)"
     )
     print(f"row-level security on {len(secured)} reporting table(s): {', '.join(secured) or '-'}")
+    if unscoped:
+        print(f"warning: client-keyed reporting relations that are not tables, unreadable by "
+              f"{CLIENT} until dbt rebuilds them as tables: {', '.join(unscoped)}")
     return 0
 
 

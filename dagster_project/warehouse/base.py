@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
 import polars as pl
 
@@ -35,6 +35,9 @@ class WarehouseSession(ABC):
     SQL passed in is portable SQL with ``?`` placeholders (DuckDB's style); the PostgreSQL
     backend translates them. Committed when the ``with`` block ends, rolled back on error.
     """
+
+    # "duckdb" | "postgres": for the few callers whose SQL cannot be portable (the audit log)
+    dialect: ClassVar[str]
 
     @abstractmethod
     def execute(self, sql: str, params: Sequence | None = None) -> None: ...

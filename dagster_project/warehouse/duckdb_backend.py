@@ -20,6 +20,8 @@ from dagster_project.warehouse.base import (
 
 
 class DuckDBSession(WarehouseSession):
+    dialect = "duckdb"
+
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self._con = con
 

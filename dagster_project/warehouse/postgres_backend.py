@@ -62,6 +62,8 @@ def to_pyformat(sql: str) -> str:
 
 
 class PostgresSession(WarehouseSession):
+    dialect = "postgres"
+
     def __init__(self, con: psycopg.Connection, dsn: str):
         self._con = con
         self._dsn = dsn

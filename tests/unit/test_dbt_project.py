@@ -169,3 +169,34 @@ def test_hourly_api_p50_is_request_weighted_and_p99_is_the_minute_maximum(query)
     assert p50 == pytest.approx((100 * 10 + 100 * 20 + 200 * 40) / 400)
     assert p99 == 300.0
     assert error_rate == pytest.approx(8 / 400)
+
+
+def test_end_customer_summary_counts_days_orders_and_touches_by_hand(query):
+    # c2/k3 orders 60 on 01-12 and 30 on 01-20; as-of 2024-02-14 (the latest API minute):
+    # T = 33 days, t_x = 8, recency 25; one repeat day worth 30; touches tiktok, referral, direct
+    rows = query(
+        "select valid_orders, repeat_order_days, total_revenue, avg_order_value, "
+        "repeat_order_day_value, days_since_first_order, days_first_to_last_order, "
+        "days_since_last_order, mean_days_between_orders, touches, channels, social_touch_share "
+        "from marts.dim_end_customers where client_id = 'c2' and customer_id = 'k3'")
+    assert rows == [(2, 1, 90.0, 45.0, 30.0, 33, 8, 25, 8.0, 3, 3, pytest.approx(1 / 3))]
+    one = query("select repeat_order_days, repeat_order_day_value, days_since_last_order "
+                "from marts.dim_end_customers where customer_id = 'k2'")
+    assert one == [(0, None, 19)]
+
+
+def test_client_snapshot_at_month_end_holds_state_usage_and_an_open_label(query):
+    # 2024-01-31: c2 cancelled on 01-25 (not at risk any more); c1 upgraded to professional
+    # (launch 79: rank 2 of 4, headroom 2) at 10 % off -> MRR 71.1, signed up on starter at its
+    # launch price (ln 1 = 0), three scheduler uses on 01-09; Jan 31 + 30 days is after the
+    # as-of date 02-14, so the label is still open (null)
+    rows = query(
+        "select client_id, tier, tier_rank, tier_headroom, mrr, signup_price_vs_launch, "
+        "upgrades, features_adopted, feature_uses_30d, churned_next_30d "
+        "from marts.fct_client_monthly_snapshots where snapshot_date = date '2024-01-31' "
+        "order by client_id")
+    assert rows == [("c1", "professional", 2, 2, pytest.approx(71.1), 0.0, 1, 1, 3, None),
+                    ("c3", "starter", 1, 3, 29.0, 0.0, 0, 0, 0, None)]
+    dates = query("select distinct snapshot_date from marts.fct_client_monthly_snapshots "
+                  "order by 1")
+    assert dates == [(date(2024, 1, 31),), (date(2024, 2, 14),)]

@@ -5,7 +5,8 @@
 --   bi_reader       BI tools: SELECT on marts, analytics, reporting; nothing else
 --   bi_client       client-scoped BI access: reads only the rows of the client named by the
 --                   session setting app.client_id, in client-keyed reporting tables only
---   bi_audit_owner  owns ops.audit_log so that no login role owns it (cannot log in)
+--   bi_audit_owner  owns schema audit and audit.audit_log so that no login role owns them
+--                   (cannot log in)
 do $$
 begin
     if not exists (select from pg_roles where rolname = 'bi_writer') then

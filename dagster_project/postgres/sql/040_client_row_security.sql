@@ -3,7 +3,9 @@
 --                       app.client_id; setting missing or empty -> no rows
 --   bi_reader_all_rows  bi_reader sees every row (RLS on means no policy = no rows)
 -- dbt re-applies the same after each rebuild (dbt/macros/security/client_row_security.sql;
--- keep the two in step); this sweep covers tables built before the roles existed.
+-- keep the two in step); this sweep covers tables built before the roles existed. A view with
+-- client_id cannot be scoped: dbt refuses to build one, and the roles command lists any left
+-- by an older build (they are rebuilt as tables by the next dbt run).
 do $$
 declare
     rel regclass;

@@ -1,6 +1,7 @@
 {#-
-    Post-hook of every reporting model (dbt_project.yml): a reporting *table* with a client_id
-    column is client-keyed, so BI access to it goes through row-level security.
+    Post-hook of every reporting model (dbt_project.yml): a reporting relation with a client_id
+    column is client-keyed, so BI access to it goes through row-level security. No list of
+    models: a new reporting model with client_id is covered by being built.
 
     PostgreSQL: enable RLS on the freshly built table, create its two SELECT policies and grant
     SELECT, but only for the roles that exist (`python -m dagster_project.postgres.roles`
@@ -10,8 +11,11 @@
       bi_client_own_rows  bi_client sees rows whose client_id = the session setting
                           app.client_id; a missing or empty setting gives no rows
       bi_reader_all_rows  bi_reader sees every row
+    A client-keyed view or materialized view fails the build: PostgreSQL puts no policy on
+    either, so bi_client could read nothing of it (it has no grant on what lies beneath), or,
+    granted, every client's rows. Reporting models are tables by default (dbt_project.yml).
     Tables are rebuilt on each run (dbt drops the old one with its policies), so this runs
-    every time. Views, and tables without client_id, are left alone.
+    every time. Tables without client_id are left alone.
     Other warehouses (DuckDB): no roles and no row-level security; nothing to do.
 -#}
 {% macro apply_client_row_security(relation) -%}
@@ -26,13 +30,16 @@ do $bi_rls$
 declare
     rel regclass := to_regclass('"{{ relation.schema }}"."{{ relation.identifier }}"');
 begin
-    if rel is null
-       or (select relkind from pg_class where oid = rel) not in ('r', 'p')
-       or not exists (
+    if rel is null or not exists (
            select from pg_attribute
            where attrelid = rel and attname = 'client_id' and not attisdropped
        ) then
         return;
+    end if;
+    if (select relkind from pg_class where oid = rel) not in ('r', 'p') then
+        raise exception '% has a client_id column but is not a table: row-level security '
+            'cannot scope it to one client; materialize it as a table', rel
+            using errcode = 'wrong_object_type';
     end if;
     execute format('alter table %s enable row level security', rel);
     if exists (select from pg_roles where rolname = 'bi_client') then

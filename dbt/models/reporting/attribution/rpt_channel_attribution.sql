@@ -2,7 +2,9 @@
 -- Rule-based credits are summed here from the warehouse mart; the data-driven models (markov,
 -- shapley) and every model's bootstrap interval come from analytics.channel_attribution, written
 -- by a Python asset. Before that table exists (e.g. a fresh dbt build) the model still builds,
--- with the rule-based rows only and null intervals.
+-- with the rule-based rows only and null intervals. A table like every reporting model, so that
+-- row-level security scopes it to one client on PostgreSQL; the reporting step rebuilds it
+-- after the attribution assets have run.
 {%- set analytics_table = source('analytics', 'channel_attribution') %}
 {%- set analytics_relation = load_relation(analytics_table) if execute else none %}
 with

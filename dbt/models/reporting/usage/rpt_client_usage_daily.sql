@@ -1,5 +1,3 @@
-{{ config(materialized='table') }}
-
 with
 
 usage_daily as (

@@ -1,0 +1,1 @@
+"""Audit: the hourly verification of the audit log's hash chain."""

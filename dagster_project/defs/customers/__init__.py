@@ -1,0 +1,1 @@
+"""Customers domain: RFM, clusters, lifetime value, client churn risk and health."""
