@@ -8,8 +8,8 @@ PORT ?= 3000
 export DAGSTER_HOME := $(CURDIR)/.dagster
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: install prepare run dev test test-fast bench lint clean contract \
-	pg-up pg-down pg-roles run-postgres dev-postgres
+.PHONY: install prepare run dev test test-fast bench lint clean contract retract \
+	pg-up pg-down pg-roles run-postgres dev-postgres retract-postgres
 
 $(STAMP): pyproject.toml
 	python3 -m venv .venv
@@ -30,6 +30,12 @@ prepare: install $(DAGSTER_HOME)/dagster.yaml
 ## run: simulate SCALE data (default small) if the landing folder is empty, materialize every asset, print a summary
 run: prepare
 	$(PY) -m dagster_project.pipeline --scale $(SCALE) --seed $(SEED)
+
+## retract: remove a loaded landing file's rows from raw, audited (README "A way out"):
+##   make retract TABLE=conversions FILE=conversions/date=.../x.parquet ACTOR=you REASON="..."
+RETRACT_ARGS = --table "$(TABLE)" --file "$(FILE)" --actor "$(ACTOR)" --reason "$(REASON)"
+retract: install
+	$(PY) -m dagster_project.ingest.retract $(RETRACT_ARGS)
 
 # Production mode on a local throwaway PostgreSQL 15 (README "Production mode"): the warehouse in
 # database bi, Dagster's runs/events/schedules in database dagster, DAGSTER_HOME=.dagster-pg.
@@ -59,6 +65,10 @@ pg-roles: pg-up
 ## run-postgres: like `make run`, with the warehouse and the Dagster instance on PostgreSQL
 run-postgres: pg-roles prepare .dagster-pg/dagster.yaml
 	$(PG_ENV) $(PY) -m dagster_project.pipeline --scale $(SCALE) --seed $(SEED)
+
+## retract-postgres: `make retract` against the local PostgreSQL warehouse
+retract-postgres: install
+	$(PG_ENV) $(PY) -m dagster_project.ingest.retract $(RETRACT_ARGS)
 
 ## dev-postgres: the Dagster UI over the PostgreSQL warehouse and instance
 dev-postgres: pg-roles prepare .dagster-pg/dagster.yaml

@@ -16,7 +16,8 @@ import polars as pl
 import yaml
 
 CONTRACT_FILE = Path(__file__).with_name("raw_tables.yml")
-EARLIEST_VALID_TIME = "2000-01-01"
+EARLIEST_VALID_TIME = "2000-01-01"  # no timestamp or date before it (inclusive lower bound)
+LATEST_PLANNED_TIME = "2100-01-01"  # planned times (outside ``checked_times``) lie before it
 
 POLARS_TYPES: dict[str, pl.DataType] = {
     "string": pl.String(),
@@ -66,6 +67,7 @@ class TableContract:
     key: tuple[str, ...]
     partition_by: str
     columns: tuple[ColumnContract, ...]
+    checked_times: tuple[str, ...] = ()  # observed times: not after the load time
 
     @property
     def column_names(self) -> list[str]:
@@ -113,6 +115,7 @@ def load_contract(path: Path = CONTRACT_FILE) -> dict[str, TableContract]:
             key=tuple(t["key"]),
             partition_by=t["partition_by"],
             columns=columns,
+            checked_times=tuple(t["checked_times"]),
         )
     return tables
 

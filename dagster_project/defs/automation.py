@@ -8,9 +8,10 @@ import dagster as dg
 
 from dagster_project.defs.dbt.test_dependencies import test_dependencies
 from dagster_project.domains import groups
+from dagster_project.ingest.files import visible_paths
+from dagster_project.ingest.read import is_readable_suffix
 from dagster_project.settings import get_settings
 
-LANDING_SUFFIXES = (".parquet", ".csv")
 HOURLY_TEST_WINDOW = 6  # hours: a run's rows are minutes old when its tests run
 
 ingest_selection = dg.AssetSelection.groups("ingest")
@@ -54,12 +55,12 @@ hourly_refresh_schedule = dg.ScheduleDefinition(
 
 
 def newest_landing_mtime(landing_dir: Path) -> tuple[int, int]:
-    """(newest modification time in ns, number of files) over the landing data files."""
-    stamps = [
-        p.stat().st_mtime_ns
-        for p in landing_dir.rglob("*")
-        if p.suffix in LANDING_SUFFIXES and p.is_file()
-    ]
+    """(newest modification time in ns, number of files) over the landing data files: the
+    files ingest reads (the same suffixes, in any case; hidden ones skipped alike)."""
+    if not landing_dir.is_dir():
+        return 0, 0
+    stamps = [p.stat().st_mtime_ns for p in visible_paths(landing_dir)
+              if is_readable_suffix(p) and p.is_file()]
     return (max(stamps), len(stamps)) if stamps else (0, 0)
 
 

@@ -14,12 +14,7 @@ def resources() -> dg.Definitions:
     export_dbt_environment(settings)
     return dg.Definitions(
         resources={
-            "warehouse": Warehouse(
-                backend=settings.warehouse_backend,
-                duckdb_path=str(settings.duckdb_path),
-                duckdb_memory_limit=settings.duckdb_memory_limit,
-                postgres_dsn=settings.postgres_dsn,
-            ),
+            "warehouse": Warehouse.from_settings(settings),
             # the target is passed explicitly: dbt_project's was fixed when it was imported
             "dbt": DbtCliResource(
                 project_dir=dbt_project,

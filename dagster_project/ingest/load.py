@@ -155,18 +155,31 @@ def _load_chunk(
     return _file_reports([f for f, _ in chunk], result.valid, result.quarantine, rows_read)
 
 
+def table_lock(table_name: str) -> str:
+    """The lock one table's loads hold exclusively: two runs never load a table at once."""
+    return f"{RAW_LOADS}:{table_name}"
+
+
 def ingest_table(
     session: WarehouseSession, table_name: str, landing_dir: str | Path, now: datetime | None = None
 ) -> IngestReport:
     """Load the new files under ``<landing_dir>/<table_name>/`` (see module docs of ingest).
 
-    Skips files already recorded in ``ops.ingested_files`` (same path and sha256) and content
-    already delivered under another name (recorded as ``status='duplicate'``). Unreadable files
-    go to the report and ``ops.rejected_files`` and are retried next run; the others still load.
-    Every row read is either loaded into ``raw`` or quarantined: never dropped.
+    Skips files already recorded in ``ops.ingested_files`` (same path and sha256; retracted
+    ones too: retracted content is never loaded again) and content already delivered under
+    another name (recorded as ``status='duplicate'``). Unreadable and refused files go to the
+    report and ``ops.rejected_files`` (which then holds exactly this run's rejections for the
+    table: what is still pending) and are retried next run; the others still load. Every row
+    read is either loaded into ``raw`` or quarantined: never dropped.
+
+    Locks, held until the transaction ends: ``raw_loads`` shared (a dbt build never reads raw
+    while this load is open), then the table's own lock exclusively (:func:`table_lock`): a
+    second run loading the same table waits, then finds these files recorded. On PostgreSQL
+    ``raw.<table>`` also has a unique index on the contract's key.
     """
-    session.lock(RAW_LOADS, shared=True)  # a dbt build never reads raw while this load is open
-    now = now or session.clock()  # after the lock: loads stamp _loaded_at in commit order
+    session.lock(RAW_LOADS, shared=True)
+    session.lock(table_lock(table_name))  # after raw_loads, the order every loader takes them
+    now = now or session.clock()  # after the locks: loads stamp _loaded_at in commit order
     contract = table(table_name)
     ensure_tables(session, contract)
     recorded = session.read(
@@ -175,10 +188,8 @@ def ingest_table(
     )
     seen_sha = dict(zip(recorded["sha256"], recorded["file_path"]))
     known = {(p, s, m): sha for p, sha, s, m in recorded.iter_rows() if m is not None}
-    candidates = new_files(
-        discover_files(Path(landing_dir), table_name, known),
-        set(zip(recorded["file_path"], recorded["sha256"])),
-    )
+    found, rejected = discover_files(Path(landing_dir), table_name, known)
+    candidates = new_files(found, set(zip(recorded["file_path"], recorded["sha256"])))
     to_read, duplicates = [], []
     for f in candidates:
         if f.sha256 in seen_sha:
@@ -188,7 +199,6 @@ def ingest_table(
             to_read.append(f)
 
     reports: list[FileReport] = []
-    rejected: list[tuple[LandingFile, str]] = []
     for chunk in _readable_chunks(to_read, contract, rejected):
         reports += _load_chunk(session, contract, chunk, now)
     # a copy of an unreadable file is just as unreadable: reject it too, so it is retried

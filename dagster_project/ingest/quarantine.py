@@ -24,11 +24,12 @@ QUARANTINE_SCHEMA = pl.Schema(
 )
 
 
-def _original_text(frame: pl.DataFrame, contract: TableContract) -> list[pl.Expr]:
-    """``value`` and ``row_json`` from the row as it was read (text or native values)."""
+def _original_text(contract: TableContract) -> list[pl.Expr]:
+    """``value`` and ``row_json`` from the row as it was read (text or native values; the
+    reader has rejected files with types that do not render as text, e.g. nested ones)."""
 
-    def text(c: str) -> pl.Expr:
-        return pl.lit("<nested>") if frame.schema[c].is_nested() else pl.col(c).cast(pl.String)
+    def text(c: str) -> pl.Expr:  # NUL written as the JSON escape: PostgreSQL text refuses it
+        return pl.col(c).cast(pl.String).str.replace_all("\x00", "\\u0000", literal=True)
 
     value = pl.when(pl.col("__rule") == "duplicate_key").then(
         pl.concat_str([text(k) for k in contract.key], separator=",", ignore_nulls=True)
@@ -60,7 +61,7 @@ def quarantine_rows(
                 pl.col(SOURCE_ROW).alias("source_row"),
                 pl.col("__rule").alias("rule"),
                 pl.col("__column").alias("column_name"),
-                *_original_text(frame, contract),
+                *_original_text(contract),
                 "violations",
             )
         )

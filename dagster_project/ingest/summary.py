@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dagster_project.contract import TableContract
+import polars as pl
+
+from dagster_project.contract import EARLIEST_VALID_TIME, LATEST_PLANNED_TIME, TableContract
 from dagster_project.ingest.load import IngestReport
 
 MAX_FILE_ROWS = 50
@@ -18,10 +20,12 @@ def rules_summary(contract: TableContract) -> str:
     ]
     allowed = [c.name for c in contract.columns if c.allowed]
     temporal = [c.name for c in contract.columns if c.is_temporal]
+    planned = [c for c in temporal if c not in contract.checked_times]
     parts = [
+        "text trimmed, blank text counts as missing",
         f"key ({', '.join(contract.key)}) unique, also against rows already loaded",
-        f"not null: {', '.join(contract.required_columns)}",
-        "every column castable to its contract type",
+        f"not null (nor blank): {', '.join(contract.required_columns)}",
+        "every column castable to its contract type (integers: whole numbers only)",
     ]
     if bounds:
         parts.append("bounds: " + "; ".join(bounds))
@@ -29,8 +33,9 @@ def rules_summary(contract: TableContract) -> str:
         parts.append("allowed values: " + ", ".join(allowed))
     if temporal:
         parts.append(
-            f"time range: {', '.join(temporal)} from 2000-01-01, "
-            f"{contract.partition_by} not after the load time"
+            f"time range: {', '.join(temporal)} from {EARLIEST_VALID_TIME}; "
+            f"{', '.join(contract.checked_times)} not after the load time"
+            + (f"; {', '.join(planned)} before {LATEST_PLANNED_TIME}" if planned else "")
         )
     return (
         "Rules (failing rows go to raw_quarantine." + contract.name + "): " + "; ".join(parts) + "."
@@ -54,5 +59,9 @@ def files_markdown(report: IngestReport) -> str:
     return "\n".join(lines)
 
 
-def rejected_text(report: IngestReport) -> str:
-    return "\n".join(f"- {file}: {reason}" for file, reason in report.rejected)
+def rejected_markdown(pending: pl.DataFrame) -> str:
+    """The pending rejected files (``ingest.rejections.pending_rejections``), one line each."""
+    if not pending.height:
+        return "none"
+    return "\n".join(f"- {file}: {reason} (since {first:%Y-%m-%d %H:%M} UTC)" for file, reason, first
+                     in pending.select("file_path", "reason", "first_rejected_at").iter_rows())

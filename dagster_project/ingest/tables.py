@@ -12,6 +12,7 @@ from dagster_project.warehouse import WarehouseSession
 
 INGESTED_FILES = "ops.ingested_files"
 REJECTED_FILES = "ops.rejected_files"
+RETRACTED = "retracted"  # ops.ingested_files.status of a file whose rows were retracted
 
 LINEAGE_COLUMNS = [
     ("_source_file", "varchar"),
@@ -33,7 +34,7 @@ INGESTED_FILES_COLUMNS = [
     ("file_path", "varchar"),  # relative to the landing dir
     ("sha256", "varchar"),
     ("size_bytes", "bigint"),
-    ("status", "varchar"),  # loaded | duplicate (same content as duplicate_of; not read)
+    ("status", "varchar"),  # loaded | duplicate (same content as duplicate_of; not read) | retracted
     ("duplicate_of", "varchar"),
     ("rows_read", "bigint"),
     ("rows_loaded", "bigint"),
@@ -41,13 +42,14 @@ INGESTED_FILES_COLUMNS = [
     ("loaded_at", "timestamp"),
     ("modified_ns", "bigint"),  # the file's modification time: unchanged files are not re-hashed
 ]
-REJECTED_FILES_COLUMNS = [
+REJECTED_FILES_COLUMNS = [  # the files still pending: the latest run's rejections per table
     ("table_name", "varchar"),
     ("file_path", "varchar"),
-    ("sha256", "varchar"),
+    ("sha256", "varchar"),  # null for a refused entry that is never read (e.g. a dangling link)
     ("size_bytes", "bigint"),
     ("reason", "varchar"),
-    ("rejected_at", "timestamp"),  # last failed attempt; one row per (table, path, sha256)
+    ("rejected_at", "timestamp"),  # the latest failed attempt
+    ("first_rejected_at", "timestamp"),  # the first attempt that failed with this content
 ]
 
 
@@ -63,11 +65,26 @@ def ensure_tables(session: WarehouseSession, contract: TableContract) -> None:
     """Create ``raw.<t>``, ``raw_quarantine.<t>`` and the ops tables if they do not exist yet."""
     contract_columns = [(c.name, c.sql_type) for c in contract.columns]
     session.create_table(raw_table(contract.name), contract_columns + LINEAGE_COLUMNS)
+    session.ensure_unique_key(raw_table(contract.name), contract.key)
     session.create_table(quarantine_table(contract.name), QUARANTINE_COLUMNS)
-    session.create_table(INGESTED_FILES, INGESTED_FILES_COLUMNS)
-    # warehouses made before modified_ns existed
-    session.execute(f"alter table {INGESTED_FILES} add column if not exists modified_ns bigint")
-    session.create_table(REJECTED_FILES, REJECTED_FILES_COLUMNS)
+    for name, columns in ((INGESTED_FILES, INGESTED_FILES_COLUMNS),
+                          (REJECTED_FILES, REJECTED_FILES_COLUMNS)):
+        session.create_table(name, columns)
+        _add_missing_columns(session, name, columns)
+
+
+def _add_missing_columns(session: WarehouseSession, table: str,
+                         columns: list[tuple[str, str]]) -> None:
+    """Add the columns a warehouse made before they existed lacks. Only then: ``alter table``
+    locks the table exclusively until the transaction ends, which would make every table's
+    ingest wait for every other one's on PostgreSQL."""
+    schema, name = table.split(".")
+    present = set(session.read(
+        "select column_name from information_schema.columns where table_schema = ? "
+        "and table_name = ?", [schema, name])["column_name"])
+    for column, sql_type in columns:
+        if column not in present:
+            session.execute(f"alter table {table} add column {column} {sql_type}")
 
 
 def record_files(
@@ -78,8 +95,9 @@ def record_files(
     duplicates: list[tuple[LandingFile, str]],
     rejected: list[tuple[LandingFile, str]],
 ) -> None:
-    """Append loaded and duplicate files to ops.ingested_files; upsert rejections; a path that
-    loads is removed from ops.rejected_files."""
+    """Append loaded and duplicate files to ops.ingested_files; make the table's rows of
+    ops.rejected_files this run's rejections (every rejected file is retried each run, so they
+    are exactly the pending ones), keeping when each (path, content) was first rejected."""
     rows = [
         (
             table_name,
@@ -103,22 +121,15 @@ def record_files(
     ]
     if rows:
         session.write(INGESTED_FILES, _frame(rows, INGESTED_FILES_COLUMNS), mode="append")
-        pending = session.scalar(
-            f"select count(*) from {REJECTED_FILES} where table_name = ?", [table_name]
-        )
-        for r in reports if pending else []:  # a path that loads now is no longer rejected
-            session.execute(
-                f"delete from {REJECTED_FILES} where table_name = ? and file_path = ?",
-                [table_name, r.file],
-            )
+    before = session.read(f"select file_path, sha256, first_rejected_at from {REJECTED_FILES} "
+                          "where table_name = ?", [table_name])
+    if before.height:
+        session.execute(f"delete from {REJECTED_FILES} where table_name = ?", [table_name])
     if rejected:
-        rows = [(table_name, f.rel_path, f.sha256, f.size, reason, now) for f, reason in rejected]
-        session.write(
-            REJECTED_FILES,
-            _frame(rows, REJECTED_FILES_COLUMNS),
-            mode="upsert",
-            key=["table_name", "file_path", "sha256"],
-        )
+        first = {(p, sha): t for p, sha, t in before.iter_rows()}
+        rows = [(table_name, f.rel_path, f.sha256, f.size, reason, now,
+                 first.get((f.rel_path, f.sha256)) or now) for f, reason in rejected]
+        session.write(REJECTED_FILES, _frame(rows, REJECTED_FILES_COLUMNS), mode="append")
 
 
 _POLARS = {"varchar": pl.String, "bigint": pl.Int64, "timestamp": pl.Datetime("us")}

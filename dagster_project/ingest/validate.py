@@ -3,15 +3,18 @@
 Rules, in precedence order (a row is quarantined once; ``rule``/``column_name``/``value`` name
 the first violation, ``violations`` lists every one as ``rule(column)``):
 
-1. ``type``           a non-null input that does not convert to the contract type (or NaN/inf)
-2. ``not_null``       null in a required column (non-nullable or key)
+1. ``type``           a value that is not missing and does not convert to the contract type
+                      (NaN/inf, a fraction in an integer column, text with a NUL, ...; see
+                      ``ingest.coerce``; blank text counts as missing)
+2. ``not_null``       missing (null or blank) in a required column (non-nullable or key)
 3. ``min`` / ``max``  numeric value outside the contract's inclusive bounds
 4. ``allowed_values`` value outside the contract's closed list
-5. ``time_range``     timestamp/date before ``EARLIEST_VALID_TIME`` (all temporal columns) or
-                      after the load time (the table's event-time column, ``partition_by``)
+5. ``time_range``     timestamp/date before ``EARLIEST_VALID_TIME``; after the load time in the
+                      table's ``checked_times`` (what already happened), at or after
+                      ``LATEST_PLANNED_TIME`` in the other temporal columns (planned times)
 6. ``duplicate_key``  judged only among rows passing 1-5: a key already in ``raw`` (every such
                       row), or repeated in the batch (the first occurrence in file-path then row
-                      order is loaded, later ones quarantined).
+                      order is loaded, later ones quarantined). Keys are compared after trimming.
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ from datetime import datetime
 
 import polars as pl
 
-from dagster_project.contract import EARLIEST_VALID_TIME, TableContract
-from dagster_project.ingest.coerce import to_contract_type
+from dagster_project.contract import EARLIEST_VALID_TIME, LATEST_PLANNED_TIME, TableContract
+from dagster_project.ingest.coerce import is_missing, to_contract_type
 from dagster_project.ingest.quarantine import QUARANTINE_SCHEMA, quarantine_rows
 from dagster_project.ingest.read import SOURCE_FILE, SOURCE_ROW
 
@@ -42,7 +45,7 @@ def _typed(frame: pl.DataFrame, contract: TableContract) -> pl.DataFrame:
     """Contract columns cast to contract types plus a ``__type__<col>`` failure flag each."""
     casts = [to_contract_type(c.name, frame.schema[c.name], c) for c in contract.columns]
     flags = [
-        (pl.col(c.name).is_not_null() & cast.is_null()).alias(f"__type__{c.name}")
+        (~is_missing(c.name, frame.schema[c.name]) & cast.is_null()).alias(f"__type__{c.name}")
         for c, cast in zip(contract.columns, casts)
     ]
     return frame.select(*casts, *flags, pl.col(SOURCE_FILE), pl.col(SOURCE_ROW))
@@ -50,7 +53,7 @@ def _typed(frame: pl.DataFrame, contract: TableContract) -> pl.DataFrame:
 
 def _checks(contract: TableContract, now: datetime) -> list[tuple[str, str, pl.Expr]]:
     earliest = datetime.fromisoformat(EARLIEST_VALID_TIME)
-    checked = getattr(contract, "checked_times", None) or (contract.partition_by,)
+    planned = datetime.fromisoformat(LATEST_PLANNED_TIME)
     out = [("type", c.name, pl.col(f"__type__{c.name}")) for c in contract.columns]
     out += [
         ("not_null", c, pl.col(c).is_null() & ~pl.col(f"__type__{c}"))
@@ -65,11 +68,13 @@ def _checks(contract: TableContract, now: datetime) -> list[tuple[str, str, pl.E
     ]
     for c in contract.columns:
         if c.is_temporal:
-            lo, hi = (earliest.date(), now.date()) if c.type == "date" else (earliest, now)
-            bad = pl.col(c.name) < pl.lit(lo)
-            if c.name in checked:
-                bad = bad | (pl.col(c.name) > pl.lit(hi))
-            out.append(("time_range", c.name, bad))
+            lo = earliest.date() if c.type == "date" else earliest
+            col = pl.col(c.name)
+            if c.name in contract.checked_times:
+                late = col > pl.lit(now.date() if c.type == "date" else now)
+            else:
+                late = col >= pl.lit(planned.date() if c.type == "date" else planned)
+            out.append(("time_range", c.name, (col < pl.lit(lo)) | late))
     return [(rule, col, flag.fill_null(False)) for rule, col, flag in out]
 
 

@@ -49,6 +49,13 @@ class Warehouse(dg.ConfigurableResource):
     duckdb_memory_limit: str | None = None  # e.g. "1.5GB"; None: DuckDB's default (80% of RAM)
     postgres_dsn: str | None = None
 
+    @classmethod
+    def from_settings(cls, settings) -> Warehouse:
+        """The warehouse ``settings`` (``dagster_project.settings.Settings``) describe."""
+        return cls(backend=settings.warehouse_backend, duckdb_path=str(settings.duckdb_path),
+                   duckdb_memory_limit=settings.duckdb_memory_limit,
+                   postgres_dsn=settings.postgres_dsn)
+
     @contextlib.contextmanager
     def session(self) -> Iterator[WarehouseSession]:
         """A connection in one transaction: committed on success, rolled back on error."""

@@ -81,6 +81,13 @@ class WarehouseSession(ABC):
         """
 
     @abstractmethod
+    def ensure_unique_key(self, table: str, columns: Sequence[str]) -> bool:
+        """Have the warehouse refuse a second row with the same ``columns`` in ``table`` (a
+        unique index, created once); True when it does. PostgreSQL: yes, unless rows already
+        repeat a key (then a warning, and False). DuckDB: no index, False: one process writes
+        the file at a time, and an index makes appends several times slower (README)."""
+
+    @abstractmethod
     def clock(self) -> datetime:
         """The warehouse's current time (naive UTC): ingest stamps ``_loaded_at`` with it, so
         every writer uses one clock whatever host it runs on."""

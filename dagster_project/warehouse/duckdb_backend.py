@@ -53,6 +53,11 @@ class DuckDBSession(WarehouseSession):
         """Nothing to do: DuckDB admits one writing process, and the embedded mode runs one
         step at a time."""
 
+    def ensure_unique_key(self, table: str, columns: Sequence[str]) -> bool:
+        """No index (see :meth:`WarehouseSession.ensure_unique_key`): ingest checks keys
+        against raw inside its transaction, and no other writer can open the file meanwhile."""
+        return False
+
     def clock(self) -> datetime:
         return datetime.now(UTC).replace(tzinfo=None)
 

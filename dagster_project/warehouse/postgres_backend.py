@@ -12,9 +12,10 @@
   Readers see the old rows until commit, then the new ones. When the columns differ the table
   is dropped (``CASCADE``: dependent views go too, and the next dbt run rebuilds them) and
   created anew.
-- Schemas, and tables created by :meth:`create_table` (ingest's empty tables), are created in
-  a separate short autocommit connection under an advisory lock: ``IF NOT EXISTS`` is not safe
-  between concurrent transactions, and Dagster's multiprocess executor runs steps in parallel.
+- Schemas, and tables created by :meth:`create_table` (ingest's empty tables) and their unique
+  keys (:meth:`ensure_unique_key`), are created in a separate short autocommit connection under
+  an advisory lock: ``IF NOT EXISTS`` is not safe between concurrent transactions, and Dagster's
+  multiprocess executor runs steps in parallel.
 """
 
 from __future__ import annotations
@@ -143,6 +144,24 @@ class PostgresSession(WarehouseSession):
         fn = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
         self._con.execute(f"select {fn}(hashtextextended(%s, 0))", [name])
 
+    def ensure_unique_key(self, table: str, columns: Sequence[str]) -> bool:
+        schema, name = table.split(".")
+        index = f"{name}_key"
+        if self.scalar("select 1 from pg_indexes where schemaname = ? and indexname = ?",
+                       [schema, index]):
+            return True
+        cols = ", ".join(quote(c) for c in columns)
+        try:  # committed on its own, like create_table: the index outlives a failed load
+            with psycopg.connect(self._dsn, autocommit=True) as con:
+                con.execute("select pg_advisory_lock(%s)", [DDL_LOCK])
+                con.execute(f"create unique index if not exists {quote(index)} "
+                            f"on {qualified(table)} ({cols})")
+        except errors.UniqueViolation as exc:
+            log.warning("%s repeats keys (%s): no unique index on %s until they are removed",
+                        table, str(exc).splitlines()[0], cols)
+            return False
+        return True
+
     def clock(self) -> datetime:
         return self._con.execute("select clock_timestamp() at time zone 'UTC'").fetchone()[0]
 
@@ -167,12 +186,20 @@ class PostgresSession(WarehouseSession):
         self._schemas.add(schema)
 
     def _columns(self, table: str) -> list[tuple[str, str]]:
-        """(name, type) of an existing table or view, in order; [] when there is none."""
+        """(name, type) of an existing table or view, in order; [] when there is none.
+
+        Looked up with a query on the catalogs, not ``to_regclass``: a name lookup that finds
+        nothing leaves a negative entry in the session's catalog cache, and the schema or table
+        that ``_ddl_outside`` then commits in another connection would stay invisible to this
+        transaction ("schema ... does not exist") until some new lock flushes the cache."""
+        schema, name = table.split(".")
         rows = self._con.execute(
-            "select attname, format_type(atttypid, atttypmod) from pg_attribute "
-            "where attrelid = to_regclass(%s) and attnum > 0 and not attisdropped "
-            "order by attnum",
-            [qualified(table)],
+            "select a.attname, format_type(a.atttypid, a.atttypmod) from pg_attribute a "
+            "join pg_class c on c.oid = a.attrelid "
+            "join pg_namespace n on n.oid = c.relnamespace "
+            "where n.nspname = %s and c.relname = %s and a.attnum > 0 and not a.attisdropped "
+            "order by a.attnum",
+            [schema, name],
         ).fetchall()
         return [(name, type_) for name, type_ in rows]
 

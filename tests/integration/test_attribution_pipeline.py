@@ -40,6 +40,12 @@ def test_attribution_assets_materialize_and_conserve_credit(built):
     rpt = env.query("select * from reporting.rpt_channel_attribution where channel <> '(none)'")
     assert rpt["conversions_lower"].null_count() == 0
     assert (rpt["conversions_lower"] <= rpt["conversions_upper"]).all()
+    shown = env.query("""select r.status as shown, a.status as computed
+        from reporting.rpt_channel_attribution as r
+        inner join analytics.channel_attribution as a
+            using (client_id, channel, attribution_model)""")
+    assert shown.height == env.query("select count(*) as n from reporting.rpt_channel_attribution")["n"][0]
+    assert (shown["shown"] == shown["computed"]).all()  # BI tools see why a value is null
 
 
 def test_bootstrap_interval_of_linear_credit_matches_its_analytic_variance(built):

@@ -6,8 +6,9 @@ the journeys come from and the batches of clients), ``streams`` (each client's r
 ``shapley_prior`` (the prior of its value function), ``bootstrap`` (intervals), ``comparison``
 (the recommended model), ``pooled`` (what is fitted over all clients, the first pass),
 ``credits`` (every model side by side, batch by batch: ``attribute_source``, ``attribute``),
-``conservation``, ``roi`` and ``post_impact`` (revenue per post and its drivers); ``settings``
-holds the model names and the analyst's settings.
+``conservation``, ``roi`` and ``post_impact`` (revenue per post and its drivers), ``status``
+(why a value is null: the tables never carry a NaN); ``settings`` holds the model names and the
+analyst's settings.
 """
 
 from .batches import ClientBatch, FrameJourneys, JourneySource

@@ -34,6 +34,10 @@ own random stream (``streams``), so the results are the same for any batch size 
 rounding). Memory depends on the batch, not on the number of clients, but for what is kept of
 every client: its result rows (client x channel x model) and its per client x channel-set cells
 of the prior's counts.
+
+Statuses (``status``, ``status_message``; ``analytics.attribution.status``): ``no_conversions``
+(a client without conversions: its shares are null, not 0), ``no_intervals`` (no resamples:
+the intervals are null, not NaN), ``non_finite``.
 """
 
 from __future__ import annotations
@@ -55,11 +59,14 @@ from .rule_based import rule_fractions
 from .settings import MODELS, RULE_MODELS, AttributionSettings
 from .shapley import shapley_attribution, shapley_options
 from .shapley_prior import ShapleyPrior
+from .status import with_status
 
+INTERVALS = ["conversions_lower", "conversions_upper", "revenue_lower", "revenue_upper"]
+NUMBERS = ["attributed_conversions", "attributed_revenue", "conversion_share", *INTERVALS]
 _COLUMNS = (
     "client_id", "channel", "attribution_model", "model_family", "attributed_conversions",
     "conversions_lower", "conversions_upper", "attributed_revenue", "revenue_lower",
-    "revenue_upper", "conversion_share")
+    "revenue_upper", "conversion_share", "status", "status_message")
 
 
 @dataclass(frozen=True)
@@ -129,8 +136,8 @@ def batch_result(fit: BatchFit, pooled: PooledFit, settings: AttributionSettings
     ci, ch = np.nonzero(present)
     for model in MODELS:
         conv, rev = point[model]
-        total = conv.sum(axis=1, keepdims=True)
-        share = np.divide(conv, total, out=np.zeros_like(conv), where=total > 0)
+        with np.errstate(invalid="ignore"):  # 0 / 0 for a client without conversions: nulled
+            share = conv / conv.sum(axis=1, keepdims=True)
         cols = {
             "client_id": pl.Series(j.clients, dtype=pl.String).gather(ci),
             "channel": pl.Series(channels, dtype=pl.String).gather(ch),
@@ -144,10 +151,12 @@ def batch_result(fit: BatchFit, pooled: PooledFit, settings: AttributionSettings
             cols |= {"conversions_lower": lo[0][ci, ch], "conversions_upper": hi[0][ci, ch],
                      "revenue_lower": lo[1][ci, ch], "revenue_upper": hi[1][ci, ch]}
         else:
-            cols |= {k: np.full(len(ci), np.nan) for k in
-                     ("conversions_lower", "conversions_upper", "revenue_lower", "revenue_upper")}
+            cols |= {k: np.full(len(ci), np.nan) for k in INTERVALS}  # nulled: no_intervals
         frames.append(pl.DataFrame(cols))
-    attribution = pl.concat(frames).select(_COLUMNS).sort(
+    rules = [("no_conversions", pl.col("attributed_conversions").sum()
+              .over("client_id", "attribution_model") == 0, ["conversion_share"]),
+             ("no_intervals", pl.lit(not draws), INTERVALS)]
+    attribution = with_status(pl.concat(frames), rules, NUMBERS).select(_COLUMNS).sort(
         "client_id", "attribution_model", "channel")
     comparison = compare_models(j, attribution, settings, pooled.train_prior, fit.structure)
     return AttributionResult(attribution, comparison, pooled.prior, pooled.channels,

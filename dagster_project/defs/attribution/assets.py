@@ -45,7 +45,11 @@ ATTRIBUTION_COLUMNS = {
     "attributed_revenue": "Revenue credited to the channel (USD).",
     "revenue_lower": "2.5% bootstrap quantile.",
     "revenue_upper": "97.5% bootstrap quantile.",
-    "conversion_share": "attributed_conversions / the client's conversions.",
+    "conversion_share": "attributed_conversions / the client's conversions (null without "
+                        "conversions: status no_conversions).",
+    "status": "ok, or why values are null: no_conversions (shares), no_intervals (no bootstrap "
+              "resamples), non_finite (analytics/attribution/status.py).",
+    "status_message": "The status in words.",
 }
 
 
@@ -163,7 +167,8 @@ def channel_attribution(context: dg.AssetExecutionContext, config: AttributionCo
 )
 def attribution_roi(warehouse: Warehouse) -> dg.MaterializeResult:
     """Per client x channel x model: marketing spend, attributed conversions and revenue, ROAS
-    (revenue / spend) and CPA (spend / conversions) over the whole history."""
+    (revenue / spend) and CPA (spend / conversions) over the whole history; null where the
+    denominator is 0, with the status saying which (no_spend, no_attributed_conversions)."""
     attribution = warehouse.read("select * from analytics.channel_attribution")
     spend = warehouse.read("select client_id, channel, sum(spend) as spend "
                            "from marts.fct_marketing_spend_daily group by client_id, channel")
@@ -171,7 +176,8 @@ def attribution_roi(warehouse: Warehouse) -> dg.MaterializeResult:
     warehouse.write("analytics.attribution_roi", roi, "replace")
     pooled = roi.group_by("attribution_model", "channel").agg(
         pl.col("spend").sum(), pl.col("attributed_revenue").sum()).with_columns(
-        (pl.col("attributed_revenue") / pl.col("spend")).alias("roas")).sort("attribution_model", "channel")
+        pl.when(pl.col("spend") > 0).then(pl.col("attributed_revenue") / pl.col("spend"))
+        .alias("roas")).sort("attribution_model", "channel")
     return dg.MaterializeResult(metadata={**table_metadata(roi),
                                           "pooled_roas": dg.MetadataValue.md(markdown_table(pooled, 2))})
 
@@ -193,7 +199,10 @@ class PostImpactConfig(dg.Config):
                      deps=[["marts", "fct_attribution_touch_credits"], ["marts", "fct_content_performance"]],
                      description="The regression behind post_revenue_impact: revenue per post on "
                      "platform, content type, automated and viral-optimized with client fixed effects "
-                     "(HC1 errors), and the suggestion each estimate supports.",
+                     "(HC1 errors), and the suggestion each estimate supports. Every term has a "
+                     "row; a status other than ok (no_posts, no_within_client_variation, "
+                     "collinear, no_residual_dof, no_residual_variance) says why its statistics "
+                     "are null.",
                      group_name=DOMAIN.name, owners=DOMAIN.owners, kinds=KINDS),
     ],
     can_subset=False,

@@ -2,9 +2,10 @@
 
 Each asset loads the new landing files of its table into ``raw.<table>`` in one transaction:
 valid rows appended, failing rows to ``raw_quarantine.<table>``, every file recorded in
-``ops.ingested_files``. Unreadable files are recorded in ``ops.rejected_files`` and make the run
-fail (after the good files are committed) so that someone looks at them; they are retried on
-the next run.
+``ops.ingested_files``. Unreadable and refused files are recorded in ``ops.rejected_files`` and
+retried on the next run; they do not fail the asset, so what did load flows downstream: each
+pending one fails the asset's ``<table>_files`` check (non-blocking) and raises one critical
+event in ``analytics.alert_events`` (once per file and content, however many runs retry it).
 """
 
 from pathlib import Path
@@ -12,10 +13,12 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
+from dagster_project.alert_events import write_alert_events
 from dagster_project.contract import RAW_TABLES, TableContract, table
 from dagster_project.domains import domain
 from dagster_project.ingest.load import ingest_table
-from dagster_project.ingest.summary import files_markdown, rejected_text, rules_summary
+from dagster_project.ingest.rejections import pending_rejections, rejection_alerts
+from dagster_project.ingest.summary import files_markdown, rejected_markdown, rules_summary
 from dagster_project.settings import get_settings
 from dagster_project.warehouse import Warehouse
 
@@ -56,6 +59,14 @@ def build_ingest_asset(table_name: str) -> dg.AssetsDefinition:
     contract = table(table_name)
     schema = column_schema(contract)
 
+    files_check = dg.AssetCheckSpec(
+        f"{table_name}_files",
+        asset=dg.AssetKey(["raw", table_name]),
+        description="No landing file of this table is pending rejection (unreadable, or refused "
+        "like a link out of the landing folder): each is listed with its reason in "
+        "ops.rejected_files and raises an alert event; fix or remove it and the next run clears it.",
+    )
+
     @dg.asset(
         key=["raw", table_name],
         group_name=INGEST.name,
@@ -63,6 +74,7 @@ def build_ingest_asset(table_name: str) -> dg.AssetsDefinition:
         owners=INGEST.owners,
         description=f"{contract.description}\n\n{rules_summary(contract)}",
         metadata={"dagster/column_schema": schema, "dagster/table_name": f"raw.{table_name}"},
+        check_specs=[files_check],
     )
     def _ingest(
         context: dg.AssetExecutionContext, config: IngestConfig, warehouse: Warehouse
@@ -70,6 +82,8 @@ def build_ingest_asset(table_name: str) -> dg.AssetsDefinition:
         landing = Path(config.landing_dir) if config.landing_dir else get_settings().landing_dir
         with warehouse.session() as session:
             report = ingest_table(session, table_name, landing)
+            pending = pending_rejections(session, table_name)
+            alerts = write_alert_events(session, rejection_alerts(table_name, pending))
         metadata = {
             "dagster/row_count": report.raw_row_count,
             "rows_read": report.rows_read,
@@ -83,16 +97,20 @@ def build_ingest_asset(table_name: str) -> dg.AssetsDefinition:
         }
         context.log.info(
             f"raw.{table_name}: {len(report.files)} files, {report.rows_loaded} rows loaded, "
-            f"{report.rows_quarantined} quarantined, {len(report.duplicates)} duplicate files"
+            f"{report.rows_quarantined} quarantined, {len(report.duplicates)} duplicate files, "
+            f"{len(report.rejected)} rejected"
         )
         if report.rejected:
-            raise dg.Failure(
-                description=f"{len(report.rejected)} unreadable file(s) for raw.{table_name} "
-                f"(the other files were loaded; these are retried on the next run):\n"
-                + rejected_text(report),
-                metadata={**metadata, "rejected": dg.MetadataValue.md(rejected_text(report))},
-            )
-        return dg.MaterializeResult(metadata=metadata)
+            context.log.warning(f"raw.{table_name}: rejected (the other files were loaded; "
+                                f"these are retried on the next run):\n{rejected_markdown(pending)}")
+        check = dg.AssetCheckResult(
+            check_name=files_check.name,
+            passed=not pending.height,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"pending_files": pending.height, "alert_events": alerts,
+                      "rejected": dg.MetadataValue.md(rejected_markdown(pending))},
+        )
+        return dg.MaterializeResult(metadata=metadata, check_results=[check])
 
     return _ingest
 

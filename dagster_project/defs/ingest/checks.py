@@ -9,6 +9,9 @@ Per table, one multi-asset check reports two checks:
   the rows of the LATEST load (``latest_batch``): earlier loads were checked when they landed.
   Ingestion quarantines such rows, so a failure here means rows reached raw by another path
   (e.g. an EL tool loading raw directly).
+
+The third check of each table, ``<table>_files`` (files pending rejection), is reported by the
+ingest asset itself (``assets.py``): it knows what the run rejected.
 """
 
 import dagster as dg

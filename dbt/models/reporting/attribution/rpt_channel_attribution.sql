@@ -35,7 +35,9 @@ analytics as (
         conversions_lower,
         conversions_upper,
         revenue_lower,
-        revenue_upper
+        revenue_upper,
+        status,
+        status_message
     from {{ analytics_table }}
     {%- else %}
     select
@@ -48,7 +50,9 @@ analytics as (
         cast(null as double precision) as conversions_lower,
         cast(null as double precision) as conversions_upper,
         cast(null as double precision) as revenue_lower,
-        cast(null as double precision) as revenue_upper
+        cast(null as double precision) as revenue_upper,
+        cast(null as varchar) as status,
+        cast(null as varchar) as status_message
     where 1 = 0
     {%- endif %}
 
@@ -83,7 +87,12 @@ select
         / nullif(sum(combined.attributed_conversions) over (
             partition by combined.client_id, combined.attribution_model
         ), 0) as double precision
-    ) as conversion_share
+    ) as conversion_share,
+    cast(coalesce(analytics.status, 'no_intervals') as varchar) as status,
+    cast(coalesce(
+        analytics.status_message,
+        'analytics.channel_attribution has not been built yet: no bootstrap intervals'
+    ) as varchar) as status_message
 from combined
 left join analytics
     on combined.client_id = analytics.client_id
