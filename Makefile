@@ -23,9 +23,12 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml.example
 	mkdir -p $(DAGSTER_HOME)
 	cp dagster.yaml.example $@
 
-# dbt's manifest is what the Dagster definitions load.
+# dbt's manifest is what the Dagster definitions load: one per target, in dbt/target/<target>/
+# (parsing needs no connection), so production mode loads the one parsed for PostgreSQL.
+DBT_TARGETS := duckdb postgres
 prepare: install $(DAGSTER_HOME)/dagster.yaml
-	cd dbt && ../.venv/bin/dbt parse --quiet --profiles-dir .
+	cd dbt && for t in $(DBT_TARGETS); do \
+	  ../.venv/bin/dbt parse --quiet --profiles-dir . --target $$t --target-path target/$$t || exit 1; done
 
 ## run: simulate SCALE data (default small) if the landing folder is empty, materialize every asset, print a summary
 run: prepare

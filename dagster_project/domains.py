@@ -47,6 +47,8 @@ DOMAINS: dict[str, Domain] = {d.name: d for d in (
            "Multi-touch attribution, ROI and post revenue impact."),
     Domain("customers", "team:customer-analytics", "nightly",
            "End-customer RFM, clusters and lifetime value; client churn risk and health."),
+    Domain("forecasting", "team:planning-analytics", "nightly",
+           "Revenue and MRR forecasts with calibrated intervals, backtests, capacity planning."),
 )}
 
 # models outside a domain folder (staging/, intermediate/common/) belong to this domain

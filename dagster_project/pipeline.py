@@ -3,7 +3,9 @@
     python -m dagster_project.pipeline --scale small --seed 42 [--job nightly_refresh]
 
 Runs the job in this process against the Dagster instance in ``$DAGSTER_HOME``, so the run and
-its materializations show up in ``make dev`` afterwards.
+its materializations show up in ``make dev`` afterwards. The run carries this process's pid and
+host (``run_recovery``); at start, earlier ``pipeline`` runs on this host whose process died (a
+kill -9, a crash) and that still read as in progress are marked failed first.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from dataclasses import dataclass
 
 import dagster as dg
 
+from dagster_project.run_recovery import fail_dead_runs, in_process_tags
 from dagster_project.settings import get_settings
 
+RUNNER = "pipeline"
 ROW_COUNT = "dagster/row_count"
 DBT_DURATION = "Execution Duration"
 
@@ -82,10 +86,13 @@ def main(argv: list[str] | None = None) -> int:
     from dagster_project.definitions import defs
 
     instance = dg.DagsterInstance.get()
+    for run_id in fail_dead_runs(instance, RUNNER):
+        print(f"marked run {run_id} failed: its process is gone", flush=True)
     started = time.perf_counter()
     result = defs().resolve_job_def(args.job).execute_in_process(
         instance=instance,
         raise_on_error=False,
+        tags=in_process_tags(RUNNER),
         run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
     )
     took = time.perf_counter() - started

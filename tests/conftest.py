@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,3 +161,34 @@ def dbt_helpers():
     """tests/dbt_helpers.py (hand-made raw rows for dbt builds), loaded by path."""
     return _load_beside("dbt_helpers")
 
+
+
+@pytest.fixture
+def production_env(pipeline_env, pg_server, monkeypatch) -> str:
+    """``pipeline_env`` as ``make run-postgres`` runs it, on the session's server: a warehouse
+    database set up by the roles command (``make pg-roles``) and loaded as ``bi_writer``, and the
+    Dagster instance in a second database configured by ``dagster.postgres.yaml.example`` (the
+    Makefile's ``PG_ENV``). The warehouse database's name."""
+    import uuid
+
+    import psycopg
+
+    from dagster_project.settings import PROJECT_ROOT
+
+    warehouse_db, dagster_db = f"bi_{uuid.uuid4().hex[:8]}", f"dagster_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_server.conninfo(), autocommit=True) as con:
+        for name in (warehouse_db, dagster_db):
+            con.execute(f'create database "{name}"')
+    roles = subprocess.run(
+        [sys.executable, "-m", "dagster_project.postgres.roles", "--dsn",
+         pg_server.conninfo(warehouse_db)], cwd=PROJECT_ROOT, capture_output=True, text=True,
+        timeout=120, check=False)
+    assert roles.returncode == 0, roles.stdout + roles.stderr
+    (pipeline_env.dagster_home / "dagster.yaml").write_text(
+        (PROJECT_ROOT / "dagster.postgres.yaml.example").read_text())
+    for name, value in {
+        **pg_server.warehouse_env(warehouse_db, user="bi_writer"),
+        "DAGSTER_PG_USER": "postgres", "DAGSTER_PG_PASSWORD": "", "DAGSTER_PG_DB": dagster_db,
+    }.items():
+        monkeypatch.setenv(name, value)
+    return warehouse_db

@@ -5,23 +5,19 @@ reporting layer, which may read the analytics tables that Python assets build fr
 (so the reporting models run in a later step than the marts).
 """
 
-import os
-import shutil
-from pathlib import Path
-
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 from pydantic import Field
 
 from dagster_project.defs.dbt.cli_args import dbt_build_args
-from dagster_project.defs.dbt.project import dbt_project
+from dagster_project.defs.dbt.project import dbt_project, invocation_path, keep_parse_state
 from dagster_project.defs.dbt.relation_metadata import relation_metadata, relation_of
 from dagster_project.defs.dbt.translator import BiDbtTranslator
+from dagster_project.settings import get_settings
 from dagster_project.warehouse import Warehouse
 
 REPORTING = "path:models/reporting"
-PARTIAL_PARSE = "partial_parse.msgpack"
 
 
 class DbtBuildConfig(dg.Config):
@@ -56,22 +52,6 @@ class DbtBuildConfig(dg.Config):
         "rows; the hourly job skips them).")
 
 
-def keep_partial_parse(invocation_target: Path) -> None:
-    """Make this invocation's parse state the one the next invocation starts from.
-
-    dagster-dbt gives every invocation its own target folder, seeded with the project's
-    ``target/partial_parse.msgpack``. dbt discards that state whenever the profile differs from
-    the one it was parsed with (the DuckDB path, the target), and re-parses the whole project
-    (seconds) on every invocation. The state dbt left behind matches this environment: put it
-    back (atomically; dbt re-checks it anyway, so a stale file only costs one re-parse)."""
-    fresh = invocation_target / PARTIAL_PARSE
-    if fresh.exists():
-        shared = dbt_project.project_dir / dbt_project.target_path / PARTIAL_PARSE
-        tmp = shared.with_name(f".{PARTIAL_PARSE}.{os.getpid()}")
-        shutil.copyfile(fresh, tmp)
-        os.replace(tmp, shared)
-
-
 def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig,
            warehouse: Warehouse):
     """Run ``dbt build``; the models' row counts and column schemas are read through the
@@ -89,8 +69,9 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBu
     )
     built: list[dg.Output | dg.AssetMaterialization] = []
     failure = None
+    folder = invocation_path(get_settings().dbt_target, context.run_id)
     with warehouse.build_lock():  # incremental marts compare _loaded_at with what they saw
-        invocation = dbt.cli(args, context=context)
+        invocation = dbt.cli(args, context=context, target_path=folder)
         try:
             for event in invocation.stream():
                 if isinstance(event, dg.Output | dg.AssetMaterialization):
@@ -99,7 +80,7 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBu
                     yield event
         except DagsterDbtCliRuntimeError as exc:  # a failed model or test: report what built
             failure = exc
-    keep_partial_parse(invocation.target_path)
+    keep_parse_state(folder)
     manifest = invocation.manifest
     relations = {e.metadata["unique_id"].value: relation_of(manifest, e.metadata["unique_id"].value)
                  for e in built if "unique_id" in e.metadata}

@@ -3,7 +3,8 @@
 Read once dbt has exited, in one warehouse session, so the queries follow the warehouse the
 pipeline writes to (DuckDB file or PostgreSQL) whatever target the manifest was parsed with, and
 never wait for the dbt process to release a DuckDB file. Views get their columns but no row count
-(counting would run the view's query).
+(counting would run the view's query); which relations are views is read from the warehouse's
+catalog, not from the manifest, which may predate a change of materialization.
 """
 
 from __future__ import annotations
@@ -16,17 +17,19 @@ import dagster as dg
 
 from dagster_project.warehouse import Warehouse, qualified
 
+TABLE_NAME = "dagster/table_name"
+
 
 @dataclass(frozen=True)
 class Relation:
     unique_id: str
     schema: str
     name: str
-    is_view: bool
     descriptions: Mapping[str, str]
 
     @property
     def table(self) -> str:
+        """``schema.name``: no database, which is the run's (the DuckDB file, ``BI_PG_DB``)."""
         return f"{self.schema}.{self.name}"
 
 
@@ -36,7 +39,6 @@ def relation_of(manifest: Mapping[str, Any], unique_id: str) -> Relation | None:
         return None
     return Relation(
         unique_id, node["schema"], node.get("alias") or node["name"],
-        node["config"].get("materialized") == "view",
         {c: v.get("description") or "" for c, v in node.get("columns", {}).items()})
 
 
@@ -47,25 +49,29 @@ def relation_metadata(warehouse: Warehouse, relations: list[Relation]) -> dict[s
         return {}
     placeholders = ", ".join("(?, ?)" for _ in relations)
     params = [v for r in relations for v in (r.schema, r.name)]
-    counted = [r for r in relations if not r.is_view]
     with warehouse.session() as s:
         columns = s.read(
-            "select table_schema, table_name, column_name, data_type from information_schema.columns "
-            f"where (table_schema, table_name) in ({placeholders}) "
-            "order by table_schema, table_name, ordinal_position", params)
+            "select c.table_schema, c.table_name, c.column_name, c.data_type, t.table_type "
+            "from information_schema.columns c join information_schema.tables t "
+            "on t.table_schema = c.table_schema and t.table_name = c.table_name "
+            f"where (c.table_schema, c.table_name) in ({placeholders}) "
+            "order by c.table_schema, c.table_name, c.ordinal_position", params)
+        tables = set(columns.filter(columns["table_type"] == "BASE TABLE")
+                     .select("table_schema", "table_name").iter_rows())
+        counted = [r for r in relations if (r.schema, r.name) in tables]
         counts = s.read(" union all ".join(
             f"select {i} as i, count(*) as n from {qualified(r.table)}"
             for i, r in enumerate(counted))) if counted else None
     rows = dict(zip(counts["i"], counts["n"])) if counts is not None else {}
     by_table: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for schema, name, column, dtype in columns.iter_rows():
+    for schema, name, column, dtype, _ in columns.iter_rows():
         by_table.setdefault((schema, name), []).append((column, dtype))
     out = {}
     for r in relations:
         schema = dg.TableSchema(columns=[
             dg.TableColumn(c, t, description=r.descriptions.get(c) or None)
             for c, t in by_table.get((r.schema, r.name), [])])
-        out[r.unique_id] = {"dagster/table_name": r.table, "dagster/column_schema": schema}
+        out[r.unique_id] = {TABLE_NAME: r.table, "dagster/column_schema": schema}
     for i, r in enumerate(counted):
         if i in rows:
             out[r.unique_id]["dagster/row_count"] = int(rows[i])

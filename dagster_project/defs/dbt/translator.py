@@ -8,6 +8,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
+from dagster_project.defs.dbt.relation_metadata import TABLE_NAME, relation_of
 from dagster_project.domains import DOMAINS, PLUMBING, domain
 
 
@@ -24,7 +25,12 @@ def layer_and_domain(fqn: list[str]) -> tuple[str, str]:
 
 
 class BiDbtTranslator(DagsterDbtTranslator):
-    """Models keyed ``[schema, model]``; sources keep ``[raw, table]`` (the ingest assets)."""
+    """Models keyed ``[schema, model]``; sources keep ``[raw, table]`` (the ingest assets).
+
+    A model's ``dagster/table_name`` is ``schema.name``, as the ingest assets' and the run's
+    materializations name it: dagster-dbt would prefix the database the manifest was parsed
+    with (the DuckDB file's name, or the PostgreSQL database), which need not be the run's.
+    """
 
     def __init__(self):
         super().__init__(settings=DagsterDbtTranslatorSettings(enable_code_references=False))
@@ -45,4 +51,5 @@ class BiDbtTranslator(DagsterDbtTranslator):
             key=dg.AssetKey([schema, props["name"]]),
             group_name=group,
             owners=domain(group).owners,
+            metadata={**spec.metadata, TABLE_NAME: relation_of(manifest, unique_id).table},
         ).merge_attributes(kinds={"dbt", materialized}, tags={"layer": layer})

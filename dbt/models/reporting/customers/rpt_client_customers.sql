@@ -6,7 +6,9 @@
 {%- set tables = ['customer_rfm', 'customer_clusters', 'customer_clv'] %}
 {%- set present = {} %}
 {%- for t in tables %}
-    {%- do present.update({t: (load_relation(source('analytics', t)) is not none) if execute else false}) %}
+    {#- source() outside the condition: dbt records the dependency only from what parsing calls #}
+    {%- set relation = source('analytics', t) %}
+    {%- do present.update({t: (load_relation(relation) is not none) if execute else false}) %}
 {%- endfor %}
 with
 

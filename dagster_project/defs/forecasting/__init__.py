@@ -1,0 +1,1 @@
+"""Forecasting domain: revenue and MRR ensembles with calibrated intervals, backtests, capacity."""
