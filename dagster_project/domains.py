@@ -47,6 +47,9 @@ DOMAINS: dict[str, Domain] = {d.name: d for d in (
            "Multi-touch attribution, ROI and post revenue impact."),
     Domain("customers", "team:customer-analytics", "nightly",
            "End-customer RFM, clusters and lifetime value; client churn risk and health."),
+    Domain("pricing", "team:pricing", "nightly",
+           "Price elasticity per tier, demand model, competitive position, recommendations "
+           "with risk, and the admin approval workflow for price changes."),
     Domain("forecasting", "team:planning-analytics", "nightly",
            "Revenue and MRR forecasts with calibrated intervals, backtests, capacity planning."),
 )}

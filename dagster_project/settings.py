@@ -28,6 +28,7 @@ class Settings:
     pg_user: str
     pg_password: str
     pg_db: str
+    pricing_admins: tuple[str, ...] = ()  # who may approve or reject pricing proposals
 
     @property
     def dbt_target(self) -> str:
@@ -65,6 +66,8 @@ def get_settings() -> Settings:
         pg_user=os.environ.get("BI_PG_USER", "postgres"),
         pg_password=os.environ.get("BI_PG_PASSWORD", ""),
         pg_db=os.environ.get("BI_PG_DB", "bi"),
+        pricing_admins=tuple(a.strip() for a in os.environ.get("BI_PRICING_ADMINS", "").split(",")
+                             if a.strip()),
     )
 
 

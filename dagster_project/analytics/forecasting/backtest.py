@@ -46,7 +46,8 @@ class Backtest:
 
     def scaled_abs_residuals(self, name: str) -> np.ndarray:
         """|y - yhat| / scale on the evaluated cells, NaN elsewhere."""
-        r = np.abs(self.actual - self.forecasts[name]) / self.scale[:, :, None]
+        with np.errstate(invalid="ignore", divide="ignore"):  # unevaluated cells, masked below
+            r = np.abs(self.actual - self.forecasts[name]) / self.scale[:, :, None]
         return np.where(self.evaluated[:, :, None], r, np.nan)
 
 
@@ -129,8 +130,9 @@ def fold_metrics(bt: Backtest, name: str, levels: tuple[float, ...], band: int,
         q = cross_fitted_quantiles(np.where(cells, abs_res, np.nan), level, band)
         lower, upper = interval(f, bt.scale[:, :, None], q[:, None, :], nonnegative)
         covered = np.where(cells, (bt.actual >= lower) & (bt.actual <= upper), np.nan)
-        score = np.where(cells, winkler(bt.actual, lower, upper, level) / bt.scale[:, :, None],
-                         np.nan)
+        with np.errstate(invalid="ignore", divide="ignore"):  # cells outside ``cells``: NaN
+            score = np.where(cells, winkler(bt.actual, lower, upper, level) / bt.scale[:, :, None],
+                             np.nan)
         smape = np.where(cells, smape_terms(bt.actual, f), np.nan)
         for fold in [*range(len(bt.origins)), None]:
             pick = slice(None) if fold is None else slice(fold, fold + 1)

@@ -1,0 +1,1 @@
+"""Pricing: elasticity, demand, competitive position, recommendations and the approval workflow."""
