@@ -37,9 +37,9 @@ def _evaluate(sources, truth_share: dict, work: str) -> dict:
         score,
     )
 
-    paths, rules = journey_marts(sources, Path(work))
+    db = journey_marts(sources, Path(work))
     one_level = dataclasses.replace(TRUTH_SETTINGS, pooled_prior_strength=ONE_LEVEL)
-    return {name: score(fit_models(paths, rules, s), truth_share)
+    return {name: score(fit_models(db, s), truth_share)
             for name, s in (("current", TRUTH_SETTINGS), ("one_level", one_level))}
 
 

@@ -1,8 +1,10 @@
-"""Hand-made attribution inputs for the unit tests: journeys from counts, and the rule-based
-credits the warehouse would compute for them (the rules written out by hand, not dbt's SQL)."""
+"""Hand-made attribution inputs for the unit tests: journeys from counts, random journeys over
+five channels, and the rule-based credits the warehouse would compute for them (the rules
+written out by hand, not dbt's SQL)."""
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 
@@ -40,3 +42,24 @@ def rule_credits_for(df: pl.DataFrame) -> pl.DataFrame:
                 rows.append((client, path, model, ch, w * n, w * rev))
     return pl.DataFrame(rows, schema=["client_id", "channel_path", "attribution_model", "channel",
                                       "credit", "revenue_credit"], orient="row")
+
+
+CHANNELS = "abcde"  # the channels of random_journeys
+
+
+def random_journeys(seed: int, n: int = 1500, clients: int = 3) -> pl.DataFrame:
+    """Journeys of 0-6 touches (repeats allowed) whose conversion depends on their channels."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(0, 7, n)
+    touches = rng.integers(0, len(CHANNELS), lengths.sum())
+    paths = np.split(touches, np.cumsum(lengths)[:-1])
+    p = np.array([0.05, 0.1, 0.2, 0.02, 0.15])
+    converted = [bool(rng.random() < 1 - np.prod(1 - p[np.unique(t)]) if len(t) else
+                      rng.random() < 0.05) for t in paths]
+    return pl.DataFrame({
+        "client_id": [f"c{i}" for i in rng.integers(0, clients, n)],
+        "channel_path": [" > ".join(CHANNELS[i] for i in t) if len(t) else None for t in paths],
+        "converted": converted,
+        "revenue": np.where(converted, rng.gamma(2.0, 30.0, n), 0.0),
+        "is_settled": ~(np.array(converted) & (rng.random(n) < 0.2)),  # recent orders
+    })

@@ -5,7 +5,8 @@ Shared by ``tests/integration/test_attribution_truth_small.py`` and ``bench/benc
 so that the test's thresholds and the benchmark table read the same figures. The raw touchpoints
 and conversions (Parquet globs of a simulated landing folder, or frames) go into a private
 DuckDB file whose other raw tables stay empty; dbt builds the two attribution marts and what
-they need; the models run on exactly what the ``channel_attribution`` asset reads (its SQL).
+they need; the models run on exactly what the ``channel_attribution`` asset reads (its journey
+source, batch by batch).
 
 Scores, per model, on each channel's share of all clients' touched conversions:
 - ``max_error_big``: the largest |estimate - truth| over the channels with >= 5% true credit;
@@ -28,13 +29,10 @@ import polars as pl
 from scipy.stats import binom
 
 from dagster_project.analytics.attribution import MODELS, AttributionSettings
-from dagster_project.analytics.attribution.bootstrap import bootstrap
-from dagster_project.analytics.attribution.credits import model_credits
-from dagster_project.analytics.attribution.journeys import Journeys, group_journeys
-from dagster_project.analytics.attribution.markov import build_structure
-from dagster_project.analytics.attribution.rule_based import rule_fractions
+from dagster_project.analytics.attribution.credits import fit_batches
 from dagster_project.analytics.attribution.shapley_prior import ShapleyPrior
 from dagster_project.devtools.raw_schema import create_raw_schema
+from dagster_project.warehouse.duckdb_backend import DuckDBSession
 
 ROOT = Path(__file__).resolve().parents[2]
 BIG = 0.05  # channels with at least this true share are scored by max_error_big
@@ -42,12 +40,9 @@ SOURCE_TABLES = ("touchpoints", "conversions")
 MARTS_DB = "attribution_truth.duckdb"  # the DuckDB file journey_marts builds in its work folder
 
 
-def journey_marts(sources: dict[str, pl.DataFrame | str], work: Path
-                  ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(paths, rule credits) as the ``channel_attribution`` asset reads them, from raw
-    touchpoints and conversions (a frame or a Parquet glob each) through dbt."""
-    from dagster_project.defs.attribution.assets import PATHS_SQL, RULE_CREDITS_SQL
-
+def journey_marts(sources: dict[str, pl.DataFrame | str], work: Path) -> Path:
+    """The DuckDB file holding the attribution marts dbt builds from raw touchpoints and
+    conversions (a frame or a Parquet glob each)."""
     work.mkdir(parents=True, exist_ok=True)
     db = work / MARTS_DB
     with duckdb.connect(str(db)) as con:
@@ -73,46 +68,56 @@ def journey_marts(sources: dict[str, pl.DataFrame | str], work: Path
         env=env, capture_output=True, text=True, check=False)
     if run.returncode != 0:
         raise RuntimeError(f"dbt build failed:\n{run.stdout[-3000:]}")
-    with duckdb.connect(str(db), read_only=True) as con:
-        paths = pl.from_arrow(con.sql(PATHS_SQL).to_arrow_table())
-        rules = pl.from_arrow(con.sql(RULE_CREDITS_SQL).to_arrow_table())
-    return paths, rules
+    return db
 
 
 @dataclass(frozen=True)
 class Fitted:
-    journeys: Journeys
-    point: dict[str, tuple[np.ndarray, np.ndarray]]  # model -> (conversions, revenue) credits
-    draws: dict[str, np.ndarray]  # model -> (resamples, 2, n_clients, K + 1)
+    """Every model's credits summed over the clients (touched channels, then '(none)')."""
+
+    channels: tuple[str, ...]
+    point: dict[str, np.ndarray]  # model -> (K + 1,) conversions credited
+    draws: dict[str, np.ndarray]  # model -> (resamples, K + 1) the same per bootstrap resample
     prior: ShapleyPrior
+    journeys: float
+    conversions: float
 
 
-def fit_models(paths: pl.DataFrame, rules: pl.DataFrame, settings: AttributionSettings) -> Fitted:
-    """Every model's point credits and bootstrap draws, as ``attribute`` computes them."""
-    j = group_journeys(paths)
-    fractions = rule_fractions(j, rules)
-    structure = build_structure(j, settings.markov_order)
-    point, prior = model_credits(j, fractions, settings, structure)
-    draws = bootstrap(j, fractions, settings, structure, prior)
-    return Fitted(j, point, draws, prior)
+def fit_models(db: Path, settings: AttributionSettings) -> Fitted:
+    """Every model's point credits and bootstrap draws as the ``channel_attribution`` asset
+    computes them (its journey source over ``db``, batch by batch), summed over clients."""
+    from dagster_project.defs.attribution.sources import WarehouseJourneys
+
+    point = dict.fromkeys(MODELS, 0.0)
+    draws = dict.fromkeys(MODELS, 0.0)
+    journeys = conversions = 0.0
+    with DuckDBSession.open(str(db)) as session:
+        pooled, fits = fit_batches(WarehouseJourneys(session), settings)
+        for fit in fits:
+            for model in MODELS:
+                point[model] = point[model] + fit.point[model][0].sum(axis=0)
+                draws[model] = draws[model] + fit.draws[model][:, 0].sum(axis=1)
+            journeys += fit.journeys.journeys.sum()
+            conversions += fit.journeys.conversions.sum()
+    return Fitted(pooled.channels, point, draws, pooled.prior, journeys, conversions)
 
 
 def score(fit: Fitted, truth_share: dict[str, float]) -> dict:
     """Per model: max error (share points as fractions) over the channels with >= 5% true
     credit and over all channels, the channels outside the 95% bootstrap interval, each
     channel's signed error in points; plus the Shapley prior's fitted values."""
-    channels = list(fit.journeys.channels)
+    channels = list(fit.channels)
     t = np.array([truth_share[c] for c in channels])
     big = t >= BIG
 
-    def shares(conv):  # pooled over clients, touched channels only
-        c = conv[..., : len(channels)].sum(axis=-2)
+    def shares(conv):  # touched channels only
+        c = conv[..., : len(channels)]
         return c / c.sum(axis=-1, keepdims=True)
 
     report = {"channels": channels, "n_channels": len(channels), "models": {}}
     for model in MODELS:
-        est = shares(fit.point[model][0])
-        lo, hi = np.percentile(shares(fit.draws[model][:, 0]), [2.5, 97.5], axis=0)
+        est = shares(fit.point[model])
+        lo, hi = np.percentile(shares(fit.draws[model]), [2.5, 97.5], axis=0)
         inside = (t >= lo) & (t <= hi)
         report["models"][model] = {
             "max_error_big": float(np.abs(est - t)[big].max()),
@@ -125,8 +130,8 @@ def score(fit: Fitted, truth_share: dict[str, float]) -> dict:
     report["pooled_p"] = dict(zip(channels, (-np.expm1(-fit.prior.q)).tolist()))
     report["prior_strength"] = fit.prior.strength
     report["pooled_prior_strength"] = fit.prior.pooled_strength
-    report["journeys"] = float(fit.journeys.journeys.sum())
-    report["conversions"] = float(fit.journeys.conversions.sum())
+    report["journeys"] = float(fit.journeys)
+    report["conversions"] = float(fit.conversions)
     return report
 
 
@@ -136,8 +141,7 @@ TRUTH_SETTINGS = AttributionSettings(markov_order=1, bootstrap_resamples=200, se
 def evaluate(sources: dict[str, pl.DataFrame | str], truth_share: dict[str, float], work: Path,
              settings: AttributionSettings = TRUTH_SETTINGS) -> dict:
     """``score`` of the models fitted on the journeys dbt builds from ``sources``."""
-    paths, rules = journey_marts(sources, work)
-    return score(fit_models(paths, rules, settings), truth_share)
+    return score(fit_models(journey_marts(sources, work), settings), truth_share)
 
 
 def max_outside(n_intervals: int, level: float = 0.95, false_alarm: float = 0.001) -> int:

@@ -4,6 +4,8 @@ simulator's planted truth (data/truth/attribution.json)."""
 from __future__ import annotations
 
 import dagster as dg
+import numpy as np
+import polars as pl
 import pytest
 
 pytestmark = pytest.mark.integration
@@ -25,9 +27,8 @@ def test_attribution_assets_materialize_and_conserve_credit(built):
     conservation = checks["attribution_conserves_conversions_and_revenue"]
     assert conservation.passed is True
     assert conservation.metadata["failing_client_models"].value == 0
-    from dagster_project.defs.attribution.assets import PATHS_SQL
-
-    clients = env.query(f"select count(distinct client_id) as n from ({PATHS_SQL}) as p")["n"][0]
+    clients = env.query("select count(distinct client_id) as n from marts.fct_attribution_paths "
+                        "where converted or not coalesce(is_window_open, false)")["n"][0]
     assert conservation.metadata["client_models"].value == 7 * clients  # every client x model
     for table in ("channel_attribution", "attribution_model_comparison", "attribution_roi",
                   "post_revenue_impact", "post_revenue_drivers"):
@@ -98,3 +99,36 @@ def test_recommended_model_is_stored_with_its_reason(built):
 
 
 # Truth recovery is tested on `small`, with the issue's thresholds: test_attribution_truth_small.py.
+
+
+def test_the_asset_equals_the_models_fitted_in_memory_on_one_row_per_journey(built):
+    """The asset reads the journeys grouped in SQL, a client range at a time (one batch at
+    tiny with the default sizes); the same models on one row per journey, grouped in polars, in
+    batches of 7 clients give the same tables, intervals and recommendations included (to float
+    rounding: SQL and polars sum the revenue in another order)."""
+    from dagster_project.analytics.attribution import AttributionSettings, attribute
+
+    env, _ = built
+    paths = env.query("select client_id, channel_path, converted, revenue, is_settled "
+                      "from marts.fct_attribution_paths "
+                      "where converted or not coalesce(is_window_open, false)")
+    credits = env.query("""
+        select c.client_id, p.channel_path, c.attribution_model, c.channel,
+            sum(c.credit) as credit, sum(c.revenue_credit) as revenue_credit
+        from marts.fct_attribution_touch_credits as c
+        inner join marts.fct_attribution_paths as p on c.path_id = p.path_id
+        group by c.client_id, p.channel_path, c.attribution_model, c.channel""")
+    want = attribute(paths, credits, AttributionSettings(client_batch_clients=7))
+    for table, frame, keys in (
+            ("channel_attribution", want.channel_attribution,
+             ["client_id", "attribution_model", "channel"]),
+            ("attribution_model_comparison", want.model_comparison, ["client_id", "channel"])):
+        got = env.query(f"select * from analytics.{table}").sort(keys)
+        assert got.columns == frame.columns and got.height == frame.height > 100
+        for col in frame.columns:
+            if frame[col].dtype == pl.Float64:
+                assert got[col].is_null().equals(frame[col].is_null()), col
+                np.testing.assert_allclose(got[col].to_numpy(), frame[col].to_numpy(),
+                                           rtol=1e-9, atol=1e-9, err_msg=col)
+            else:
+                assert got[col].cast(pl.String).equals(frame[col].cast(pl.String)), col

@@ -67,8 +67,14 @@ def test_hourly_job_covers_the_hourly_domains_and_what_they_read(definitions):
 
     keys = hourly_selection.resolve(graph)
     assert set(groups("hourly")) == {"ingest", "performance", "revenue", "monitoring"}
-    # the revenue marts' relationships tests read dim_clients: it and what it reads come along
+    # the revenue marts' relationships tests read dim_clients: it and what it reads come along;
+    # anomaly detection reads the catalog's daily marts too (MRR per tier, engagement per
+    # platform)
     assert {graph.get(k).group_name for k in keys} == {"ingest", "staging", "performance",
-                                                        "revenue", "subscriptions", "monitoring"}
+                                                        "revenue", "subscriptions", "usage",
+                                                        "monitoring"}
     subscriptions = {k.to_user_string() for k in keys if graph.get(k).group_name == "subscriptions"}
-    assert subscriptions == {"marts/dim_clients", "intermediate/int_subscription_states"}
+    assert subscriptions == {"marts/dim_clients", "intermediate/int_subscription_states",
+                             "marts/fct_mrr_daily", "intermediate/int_client_daily_states"}
+    usage = {k.to_user_string() for k in keys if graph.get(k).group_name == "usage"}
+    assert usage == {"marts/fct_platform_usage_daily"}

@@ -61,8 +61,9 @@ def warehouse() -> Warehouse:
 
 
 def run_time_columns(df: pl.DataFrame) -> list[str]:
-    """Lineage columns that hold when a row was loaded or built: two runs differ there by design."""
-    return [c for c in df.columns if c.endswith("loaded_at") or c == "built_at"]
+    """Lineage columns that hold when a row was loaded, built or detected: two runs differ there
+    by design."""
+    return [c for c in df.columns if c.endswith("loaded_at") or c in ("built_at", "detected_at")]
 
 
 def normalized(df: pl.DataFrame) -> pl.DataFrame:

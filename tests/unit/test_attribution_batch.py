@@ -4,13 +4,16 @@
   written out from its definition: a dense transition matrix per client, the rows of the states
   holding the removed channel set to zero; the same for the value chain (rewards = order values);
 - the batched refits of the bootstrap (Markov, Shapley) against one fit per reweighting;
-- ``bootstrap`` against its plain form: one Poisson draw and one ``model_credits`` per resample
-  (with the Shapley prior refitted on the resample, its weights kept); beyond the exact channel
-  limit the bootstrap's sampled Shapley credits against the exact ones, within sampling error.
+- ``bootstrap`` against its plain form: one Poisson draw per client and resample from the
+  client's stream as ``streams`` documents it (written out here) and one ``model_credits`` per
+  resample (with the Shapley prior refitted on the resample, its weights kept); beyond the exact
+  channel limit the bootstrap's sampled Shapley credits against the exact ones, within sampling
+  error.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 
 import numpy as np
@@ -18,7 +21,7 @@ import polars as pl
 import pytest
 
 from dagster_project.analytics.attribution import MODELS, RULE_MODELS, AttributionSettings
-from dagster_project.analytics.attribution.bootstrap import bootstrap
+from dagster_project.analytics.attribution.bootstrap import bootstrap, resample_counts
 from dagster_project.analytics.attribution.credits import model_credits
 from dagster_project.analytics.attribution.journeys import group_journeys
 from dagster_project.analytics.attribution.markov import (
@@ -31,27 +34,12 @@ from dagster_project.analytics.attribution.shapley import (
     shapley_credits_batch,
     shapley_pairs,
 )
-from dagster_project.analytics.attribution.shapley_prior import fit_shapley_prior, refit
-
-CHANNELS = "abcde"
-
-
-def random_journeys(seed: int, n: int = 1500, clients: int = 3) -> pl.DataFrame:
-    """Journeys of 0-6 touches (repeats allowed) whose conversion depends on their channels."""
-    rng = np.random.default_rng(seed)
-    lengths = rng.integers(0, 7, n)
-    touches = rng.integers(0, len(CHANNELS), lengths.sum())
-    paths = np.split(touches, np.cumsum(lengths)[:-1])
-    p = np.array([0.05, 0.1, 0.2, 0.02, 0.15])
-    converted = [bool(rng.random() < 1 - np.prod(1 - p[np.unique(t)]) if len(t) else
-                      rng.random() < 0.05) for t in paths]
-    return pl.DataFrame({
-        "client_id": [f"c{i}" for i in rng.integers(0, clients, n)],
-        "channel_path": [" > ".join(CHANNELS[i] for i in t) if len(t) else None for t in paths],
-        "converted": converted,
-        "revenue": np.where(converted, rng.gamma(2.0, 30.0, n), 0.0),
-        "is_settled": ~(np.array(converted) & (rng.random(n) < 0.2)),  # recent orders
-    })
+from dagster_project.analytics.attribution.shapley_prior import (
+    PooledCounts,
+    fit_shapley_prior,
+    refit,
+)
+from dagster_project.devtools.attribution_fixtures import CHANNELS, random_journeys
 
 
 def reference_removal_effects(df: pl.DataFrame, clients: tuple[str, ...], order: int,
@@ -150,7 +138,7 @@ def test_batched_shapley_credits_equal_the_exact_shapley_of_each_reweighting(pri
     n, c, r = reweightings(j, 5)
     u = np.floor(c * 0.3)  # unsettled conversions: credited, not fitted on
     if refitted:  # one prior per reweighting, fitted on it (the weights kept)
-        prior = refit(prior, j, n - u, c - u)
+        prior = refit(prior, PooledCounts.of(j, n - u, c - u))
         assert prior.q.shape == (j.n_channels, n.shape[1])
         one = fit_shapley_prior(j.with_weights(n[:, 2], c[:, 2], r[:, 2], u[:, 2]),
                                 prior.strength, prior.pooled_strength)
@@ -189,19 +177,30 @@ def random_fractions(j, seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return out
 
 
+def client_stream(seed: int, purpose: int, client: str) -> np.random.Generator:
+    """A client's stream as the ``streams`` docstring defines it: the SeedSequence of (seed,
+    purpose, the first 8 bytes of the BLAKE2b digest of the id, read little-endian)."""
+    digest = int.from_bytes(hashlib.blake2b(client.encode(), digest_size=8).digest(), "little")
+    return np.random.default_rng(np.random.SeedSequence([seed, purpose, digest]))
+
+
 def plain_bootstrap(j, fractions, settings, structure, prior) -> dict[str, np.ndarray]:
-    """One Poisson draw and one ``model_credits`` per resample."""
-    rng = np.random.default_rng(settings.seed)
+    """One Poisson draw per client (its stream, purpose 0: its groups' settled conversions,
+    unsettled conversions, non-converting journeys) and one ``model_credits`` per resample."""
+    rngs = [client_stream(settings.seed, 0, c) for c in j.clients]
     mean_rev = j.mean_order_value
+    lam = np.stack([j.fit_conversions, j.conversions - j.fit_conversions, j.journeys - j.conversions])
     draws = defaultdict(list)
     for _ in range(settings.bootstrap_resamples):
-        settled = rng.poisson(j.fit_conversions).astype(float)
-        unsettled = rng.poisson(j.conversions - j.fit_conversions).astype(float)
-        m = rng.poisson(j.journeys - j.conversions).astype(float)
+        drawn = np.zeros_like(lam)
+        for i, rng in enumerate(rngs):
+            g = np.flatnonzero(j.client == i)
+            drawn[:, g] = rng.poisson(lam[:, g])
+        settled, unsettled, m = drawn
         c = settled + unsettled
         jb = j.with_weights(c + m, c, c * mean_rev, unsettled)
         refitted = fit_shapley_prior(jb, prior.strength, prior.pooled_strength)
-        credits, _ = model_credits(jb, fractions, settings, structure, refitted)
+        credits = model_credits(jb, fractions, settings, refitted, structure)
         for model, (cc, rr) in credits.items():
             draws[model].append(np.stack([cc, rr]))
     return {m: np.stack(v) for m, v in draws.items()}
@@ -215,12 +214,25 @@ def test_bootstrap_equals_one_model_fit_per_resample_with_the_same_draws(order, 
     settings = AttributionSettings(markov_order=order, markov_revenue_credit=revenue_credit,
                                    bootstrap_resamples=7, seed=11)
     structure = build_structure(j, order)
-    _, prior = model_credits(j, fractions, settings, structure)
-    got = bootstrap(j, fractions, settings, structure, prior)
+    prior = fit_shapley_prior(j)
+    got = bootstrap(j, fractions, settings, refit(prior, resample_counts(j, settings)), structure)
     ref = plain_bootstrap(j, fractions, settings, structure, prior)
     assert set(got) == set(ref) == set(MODELS)
     for model in MODELS:
         assert got[model].shape == ref[model].shape == (7, 2, j.n_clients, len(CHANNELS) + 1)
+        np.testing.assert_allclose(got[model], ref[model], rtol=1e-10, atol=1e-9)
+
+
+def test_a_bootstrap_whose_last_chunk_holds_one_resample_equals_the_plain_one():
+    """5 resamples: chunks of 4 and 1 (a one-column prior table used to be a read-only view)."""
+    j = group_journeys(random_journeys(6))
+    fractions = random_fractions(j, 7)
+    settings = AttributionSettings(bootstrap_resamples=5, seed=2)
+    structure = build_structure(j, 1)
+    prior = fit_shapley_prior(j)
+    got = bootstrap(j, fractions, settings, refit(prior, resample_counts(j, settings)), structure)
+    ref = plain_bootstrap(j, fractions, settings, structure, prior)
+    for model in MODELS:
         np.testing.assert_allclose(got[model], ref[model], rtol=1e-10, atol=1e-9)
 
 
@@ -238,8 +250,8 @@ def test_bootstrap_beyond_the_exact_channel_limit_samples_the_shapley_credits_wi
                                   shapley_tolerance=tol, shapley_max_permutations=10**7)
     exact = AttributionSettings(bootstrap_resamples=7, seed=11)
     structure = build_structure(j, 1)
-    _, prior = model_credits(j, fractions, exact, structure)
-    got = bootstrap(j, fractions, sampled, structure, prior)
+    prior = fit_shapley_prior(j)
+    got = bootstrap(j, fractions, sampled, refit(prior, resample_counts(j, sampled)), structure)
     ref = plain_bootstrap(j, fractions, exact, structure, prior)
     for model in MODELS[:-1]:
         np.testing.assert_allclose(got[model], ref[model], rtol=1e-10, atol=1e-9)

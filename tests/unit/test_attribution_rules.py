@@ -14,6 +14,7 @@ from dagster_project.analytics.attribution import (
     AttributionSettings,
     attribute,
     check_conservation,
+    conservation_errors,
 )
 from dagster_project.analytics.attribution.journeys import group_journeys
 from dagster_project.devtools.attribution_fixtures import journeys, rule_credits_for
@@ -146,6 +147,18 @@ def test_the_conservation_check_passes_when_every_client_and_model_sums_to_its_t
     attribution, paths = conserved()
     check = check_conservation(attribution, paths)
     assert check.passed and check.pairs == 2 * len(MODELS) and check.failing.height == 0
+
+
+def test_the_conservation_check_counts_grouped_journeys_by_their_journeys_column():
+    """The asset check reads the journeys grouped per client x converted with a count (c1: 3
+    orders in one row); the totals are those of one row per journey."""
+    attribution, paths = conserved()
+    grouped = paths.group_by("client_id", "converted").agg(pl.len().alias("journeys"),
+                                                           pl.col("revenue").sum())
+    assert grouped.height == 4
+    got = conservation_errors(attribution, grouped)
+    assert got.equals(conservation_errors(attribution, paths))
+    assert got.filter(pl.col("client_id") == "c1")["conversions"].unique().to_list() == [3.0]
 
 
 def test_the_conservation_check_fails_on_credits_for_a_client_without_journeys():

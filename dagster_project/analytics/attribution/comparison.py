@@ -9,31 +9,46 @@ from .journeys import Journeys
 from .markov import build_structure, markov_end_probability
 from .settings import DATA_DRIVEN_MODELS, FALLBACK_MODEL, MODELS, AttributionSettings
 from .shapley import shapley_set_probability
-from .shapley_prior import fit_shapley_prior
+from .shapley_prior import ShapleyPrior
+from .streams import HOLDOUT, client_generator
 
 
-def held_out_log_loss(j: Journeys, settings: AttributionSettings, structure=None
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per client: held-out log-loss of the Markov and Shapley conversion probabilities, and the
-    number of held-out journeys. The settled journeys are split by binomial thinning of every
-    group (seeded)."""
-    rng = np.random.default_rng(settings.seed + 1)
+def holdout_split(j: Journeys, settings: AttributionSettings) -> tuple[np.ndarray, np.ndarray]:
+    """The held-out (converting, non-converting) settled journeys of each group: binomial
+    thinning with ``holdout_fraction``, each client from its own stream (``streams``: seed,
+    HOLDOUT, the client; its groups' settled conversions, then their non-converting journeys)."""
     f = settings.holdout_fraction
-    nonconv = j.journeys - j.conversions
-    tc = rng.binomial(j.fit_conversions.astype(np.int64), f).astype(float)
-    tn = rng.binomial(nonconv.astype(np.int64), f).astype(float)
-    mean_rev = j.mean_order_value
-    train = j.with_weights(j.journeys - tc - tn, j.conversions - tc, (j.conversions - tc) * mean_rev,
-                           j.unsettled)
+    fc = j.fit_conversions.astype(np.int64)
+    nonconv = (j.journeys - j.conversions).astype(np.int64)
+    tc, tn = np.zeros(len(j.length)), np.zeros(len(j.length))
+    for client, groups in zip(j.clients, j.client_groups):
+        rng = client_generator(settings.seed, HOLDOUT, client)
+        tc[groups] = rng.binomial(fc[groups], f)
+        tn[groups] = rng.binomial(nonconv[groups], f)
+    return tc, tn
+
+
+def training_journeys(j: Journeys, tc: np.ndarray, tn: np.ndarray) -> Journeys:
+    """The journeys less the held-out ones (``holdout_split``)."""
+    return j.with_weights(j.journeys - tc - tn, j.conversions - tc,
+                          (j.conversions - tc) * j.mean_order_value, j.unsettled)
+
+
+def held_out_log_loss(j: Journeys, settings: AttributionSettings, train_prior: ShapleyPrior,
+                      structure=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per client: held-out log-loss of the Markov and Shapley conversion probabilities, and the
+    number of held-out journeys (``holdout_split``). ``train_prior``: the Shapley prior fitted on
+    the training journeys of all clients (``shapley_prior.fit_prior`` of their counts)."""
+    tc, tn = holdout_split(j, settings)
+    train = training_journeys(j, tc, tn)
     groups = np.flatnonzero((j.length > 0) & (tc + tn > 0))
     structure = structure or build_structure(j, settings.markov_order)
-    prior = fit_shapley_prior(train, settings.prior_strength, settings.pooled_prior_strength)
     probs = {
         "markov": markov_end_probability(train, groups, settings.markov_order, structure),
-        "shapley": shapley_set_probability(train, groups, prior),
+        "shapley": shapley_set_probability(train, groups, train_prior),
     }
     n = j.n_clients
-    test_n = np.bincount(j.client[groups], (tc + tn)[groups], n)
+    test_n = np.bincount(j.client[groups], (tc + tn)[groups], n).astype(float)  # float if empty
     losses = []
     for model in DATA_DRIVEN_MODELS:
         p = np.clip(probs[model], 1e-6, 1 - 1e-6)
@@ -44,7 +59,7 @@ def held_out_log_loss(j: Journeys, settings: AttributionSettings, structure=None
 
 
 def compare_models(j: Journeys, attribution: pl.DataFrame, settings: AttributionSettings,
-                   structure=None) -> pl.DataFrame:
+                   train_prior: ShapleyPrior, structure=None) -> pl.DataFrame:
     """Channel shares per model side by side, their disagreement and the recommended model.
 
     Rules, in this order (the first that applies decides, and its reason is stored with the
@@ -55,12 +70,12 @@ def compare_models(j: Journeys, attribution: pl.DataFrame, settings: Attribution
     3. no held-out journey with a touch (e.g. every order without a touch): position_based;
     4. else the data-driven model (markov or shapley) whose conversion-probability estimate has
        the lower log-loss on held-out journeys (a ``holdout_fraction`` of each path group,
-       seeded; shapley on a tie); the Markov estimate of a journey is P(conversion | its last
+       drawn from each client's own stream: ``holdout_split``; shapley on a tie); the Markov estimate of a journey is P(conversion | its last
        state), the Shapley one v(its channel set).
     position_based has no fitted parameters and credits both the opening and the closing touch.
     ``disagreement`` is max - min of the channel's conversion share over the models.
     """
-    ll_m, ll_s, test_n = held_out_log_loss(j, settings, structure)
+    ll_m, ll_s, test_n = held_out_log_loss(j, settings, train_prior, structure)
     journeys = np.bincount(j.client, j.journeys, j.n_clients)
     conversions = np.bincount(j.client, j.conversions, j.n_clients)
     shapley_wins = pl.col("logloss_shapley") <= pl.col("logloss_markov")

@@ -22,10 +22,14 @@ def conservation_errors(attribution: pl.DataFrame, paths: pl.DataFrame,
     - ``no_journeys``: credits for a client without journeys (its totals count as 0);
     - ``unknown_model``: credits under a model outside ``models``.
 
+    ``paths``: client_id, converted, revenue, one row per journey or with a ``journeys`` count
+    per row (``revenue`` the row's total, as in ``group_journeys``).
+
     Missing amounts count as 0, so no error is null: relative error = |credits - total| /
     max(total, 1e-12)."""
+    weight = pl.col("journeys") if "journeys" in paths.columns else pl.lit(1)
     totals = paths.group_by("client_id").agg(
-        pl.col("converted").cast(pl.Float64).sum().alias("conversions"),
+        (pl.col("converted").cast(pl.Float64) * weight).sum().alias("conversions"),
         pl.col("revenue").cast(pl.Float64).fill_null(0.0).sum().alias("revenue"))
     sums = attribution.group_by("client_id", "attribution_model").agg(
         pl.col("attributed_conversions").sum(), pl.col("attributed_revenue").sum(),

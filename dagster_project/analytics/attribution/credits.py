@@ -1,8 +1,9 @@
 """Multi-touch attribution: all models side by side, conserved, with bootstrap intervals.
 
-Inputs are journeys (``fct_attribution_paths``: one row per journey, converting or not) and the
-rule-based credits computed in the warehouse (``fct_attribution_touch_credits``, summed per
-client x channel path x model x channel). Models:
+Inputs are journeys (``fct_attribution_paths``, grouped per client x channel path x converted x
+settled with their count and revenue) and the rule-based credits computed in the warehouse
+(``fct_attribution_touch_credits``, summed per client x channel path x model x channel), read
+from a ``batches.JourneySource`` one batch of clients at a time. Models:
 
 - rule based (first_touch, last_touch, linear, time_decay, position_based): the warehouse's
   credits; here they are only regrouped so that the bootstrap can resample them;
@@ -23,6 +24,17 @@ within a group is not resampled). Every model is refitted on every resample, the
 model's prior included (its empirical-Bayes weights are held: see ``bootstrap``); the
 interval is the 2.5%-97.5% percentile range of the credit.
 
+Batches (``attribute_source``): the clients are cut into batches (``batches.plan_batches``,
+``client_batch_groups`` / ``client_batch_clients``). A first pass over the batches sums what is
+pooled over all clients and fits it (``pooled.fit_pooled``: the Shapley prior, its refits on
+every resample, the held-out split's prior); the second fits everything per client one batch at
+a time (rule-based regrouping, Markov chains, client Shapley values, the bootstrap's per-client
+credits, held-out log-loss, the model comparison). Every per-client draw comes from the client's
+own random stream (``streams``), so the results are the same for any batch size (to float
+rounding). Memory depends on the batch, not on the number of clients, but for what is kept of
+every client: its result rows (client x channel x model) and its per client x channel-set cells
+of the prior's counts.
+
 Statuses (``status``, ``status_message``; ``analytics.attribution.status``): ``no_conversions``
 (a client without conversions: its shares are null, not 0), ``no_intervals`` (no resamples:
 the intervals are null, not NaN), ``non_finite``.
@@ -30,24 +42,31 @@ the intervals are null, not NaN), ``non_finite``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
+from .batches import ClientBatch, FrameJourneys, JourneySource, batch_journeys, plan_batches
 from .bootstrap import bootstrap
 from .comparison import compare_models
-from .journeys import NONE_CHANNEL, Journeys, group_journeys, per_client_totals
-from .markov import build_structure, markov_attribution
+from .journeys import NONE_CHANNEL, Journeys, per_client_totals
+from .markov import MarkovStructure, build_structure, markov_attribution
+from .pooled import PooledFit, fit_pooled
 from .rule_based import rule_fractions
 from .settings import MODELS, RULE_MODELS, AttributionSettings
 from .shapley import shapley_attribution, shapley_options
-from .shapley_prior import ShapleyPrior, fit_shapley_prior
+from .shapley_prior import ShapleyPrior
 from .status import with_status
 
 INTERVALS = ["conversions_lower", "conversions_upper", "revenue_lower", "revenue_upper"]
 NUMBERS = ["attributed_conversions", "attributed_revenue", "conversion_share", *INTERVALS]
+_COLUMNS = (
+    "client_id", "channel", "attribution_model", "model_family", "attributed_conversions",
+    "conversions_lower", "conversions_upper", "attributed_revenue", "revenue_lower",
+    "revenue_upper", "conversion_share", "status", "status_message")
 
 
 @dataclass(frozen=True)
@@ -56,13 +75,24 @@ class AttributionResult:
     model_comparison: pl.DataFrame  # client x channel: shares per model, disagreement, recommendation
     shapley_prior: ShapleyPrior  # noisy-OR hazards, pooled channel-set rates and their weights
     channels: tuple[str, ...]  # the channels of shapley_prior.q
+    journeys: int  # journeys attributed
+    batches: int = 1  # batches of clients they were fitted in
 
 
-def model_credits(j: Journeys, fractions, settings: AttributionSettings, structure=None,
-                  prior: ShapleyPrior | None = None
-                  ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], ShapleyPrior]:
-    """Conversions and revenue credited per model, client and channel (n_clients x K+1).
-    ``prior``: the Shapley model's pooled prior (fitted here when None)."""
+@dataclass(frozen=True)
+class BatchFit:
+    """Every model fitted on one batch of clients."""
+
+    journeys: Journeys
+    point: dict[str, tuple[np.ndarray, np.ndarray]]  # model -> (conversions, revenue) credits
+    draws: dict[str, np.ndarray]  # model -> (resamples, 2, n_clients, K + 1); empty without
+    structure: MarkovStructure  # the batch's chains
+
+
+def model_credits(j: Journeys, fractions, settings: AttributionSettings, prior: ShapleyPrior,
+                  structure=None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Conversions and revenue credited per model, client and channel (n_clients x K+1), the
+    Shapley model with the pooled ``prior``."""
     n = j.n_clients
     out = {}
     by_client = sp.csr_matrix((np.ones(len(j.client)), (j.client, np.arange(len(j.client)))),
@@ -74,25 +104,27 @@ def model_credits(j: Journeys, fractions, settings: AttributionSettings, structu
     mk = markov_attribution(j, structure, settings.markov_order, value=value)
     out["markov"] = (np.column_stack([mk.shares * tc[:, None], uc]),
                      np.column_stack([(mk.value_shares if value else mk.shares) * tr[:, None], ur]))
-    prior = prior or fit_shapley_prior(j, settings.prior_strength, settings.pooled_prior_strength)
     sc, sr = shapley_attribution(j, prior, **shapley_options(settings))
     out["shapley"] = (np.column_stack([sc, uc]), np.column_stack([sr, ur]))
-    return out, prior
+    return out
 
 
-def attribute(paths: pl.DataFrame, rule_credits: pl.DataFrame,
-              settings: AttributionSettings | None = None) -> AttributionResult:
-    """Every model's credit per client and channel, with intervals and the model comparison.
-
-    ``paths``: client_id, channel_path, converted, revenue (one row per journey; journeys whose
-    window is still open should be left out: they may still convert).
-    """
-    settings = settings or AttributionSettings()
-    j = group_journeys(paths)
-    fractions = rule_fractions(j, rule_credits)
+def fit_batch(source: JourneySource, batch: ClientBatch, pooled: PooledFit,
+              settings: AttributionSettings) -> BatchFit:
+    """Point credits and bootstrap draws of every model for the batch's clients."""
+    j = batch_journeys(source, batch, list(pooled.channels))
+    fractions = rule_fractions(j, source.rule_credits(batch))
     structure = build_structure(j, settings.markov_order)
-    point, prior = model_credits(j, fractions, settings, structure)
-    draws = bootstrap(j, fractions, settings, structure, prior) if settings.bootstrap_resamples else {}
+    point = model_credits(j, fractions, settings, pooled.prior, structure)
+    draws = (bootstrap(j, fractions, settings, pooled.resampled, structure)
+             if settings.bootstrap_resamples else {})
+    return BatchFit(j, point, draws, structure)
+
+
+def batch_result(fit: BatchFit, pooled: PooledFit, settings: AttributionSettings
+                 ) -> AttributionResult:
+    """The attribution and model comparison rows of one batch's clients."""
+    j, point, draws = fit.journeys, fit.point, fit.draws
     channels = (*j.channels, NONE_CHANNEL)
     n, K1 = j.n_clients, len(channels)
     present = np.zeros((n, K1), dtype=bool)
@@ -124,10 +156,43 @@ def attribute(paths: pl.DataFrame, rule_credits: pl.DataFrame,
     rules = [("no_conversions", pl.col("attributed_conversions").sum()
               .over("client_id", "attribution_model") == 0, ["conversion_share"]),
              ("no_intervals", pl.lit(not draws), INTERVALS)]
-    attribution = with_status(pl.concat(frames), rules, NUMBERS).select(
-        "client_id", "channel", "attribution_model", "model_family", "attributed_conversions",
-        "conversions_lower", "conversions_upper", "attributed_revenue", "revenue_lower",
-        "revenue_upper", "conversion_share", "status", "status_message",
-    ).sort("client_id", "attribution_model", "channel")
-    comparison = compare_models(j, attribution, settings, structure)
-    return AttributionResult(attribution, comparison, prior, j.channels)
+    attribution = with_status(pl.concat(frames), rules, NUMBERS).select(_COLUMNS).sort(
+        "client_id", "attribution_model", "channel")
+    comparison = compare_models(j, attribution, settings, pooled.train_prior, fit.structure)
+    return AttributionResult(attribution, comparison, pooled.prior, pooled.channels,
+                             int(j.journeys.sum()))
+
+
+def fit_batches(source: JourneySource, settings: AttributionSettings
+                ) -> tuple[PooledFit, Iterator[BatchFit]]:
+    """The pooled fits (the first pass over the batches of clients) and, lazily, each batch's
+    fit (the second pass), in client order."""
+    clients = source.client_groups()
+    batches = plan_batches(clients, settings.client_batch_groups, settings.client_batch_clients)
+    pooled = fit_pooled(source, clients, batches, settings)
+    return pooled, (fit_batch(source, b, pooled, settings) for b in batches)
+
+
+def attribute_source(source: JourneySource, settings: AttributionSettings | None = None
+                     ) -> AttributionResult:
+    """Every model's credit per client and channel, with intervals and the model comparison,
+    for the journeys of ``source``, batch by batch (see the module docstring)."""
+    settings = settings or AttributionSettings()
+    pooled, fits = fit_batches(source, settings)
+    parts = [batch_result(fit, pooled, settings) for fit in fits]
+    return AttributionResult(
+        pl.concat([r.channel_attribution for r in parts]).sort(
+            "client_id", "attribution_model", "channel"),
+        pl.concat([r.model_comparison for r in parts]).sort("client_id", "channel"),
+        pooled.prior, pooled.channels, sum(r.journeys for r in parts), len(parts))
+
+
+def attribute(paths: pl.DataFrame, rule_credits: pl.DataFrame,
+              settings: AttributionSettings | None = None) -> AttributionResult:
+    """``attribute_source`` of journeys in memory (``FrameJourneys``).
+
+    ``paths``: client_id, channel_path, converted, revenue, optional is_settled and journeys
+    count (one row per journey, or grouped; journeys whose window is still open should be left
+    out: they may still convert).
+    """
+    return attribute_source(FrameJourneys(paths, rule_credits), settings)

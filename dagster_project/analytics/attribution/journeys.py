@@ -62,6 +62,13 @@ class Journeys:
         bits = np.where(self.paths >= 0, np.left_shift(1, np.maximum(self.paths, 0)), 0)
         return np.bitwise_or.reduce(bits, axis=1) if bits.shape[1] else np.zeros(len(bits), int)
 
+    @cached_property
+    def client_groups(self) -> list[np.ndarray]:
+        """The groups of each client (indexes in path order), one array per client of
+        ``clients``: what a client's random streams are drawn for."""
+        order = np.argsort(self.client, kind="stable")
+        return np.split(order, np.searchsorted(self.client[order], np.arange(1, self.n_clients)))
+
     @property
     def fit_journeys(self) -> np.ndarray:
         """The settled journeys of each group: what the models are fitted on."""
@@ -84,7 +91,8 @@ class Journeys:
                        np.asarray(journeys, float), np.asarray(conversions, float),
                        np.asarray(revenue, float), self.path_text,
                        None if unsettled is None else np.asarray(unsettled, float))
-        out.__dict__["masks"] = self.masks  # same paths, same channel sets
+        out.__dict__["masks"] = self.masks  # same paths, same channel sets, same clients
+        out.__dict__["client_groups"] = self.client_groups
         return out
 
 

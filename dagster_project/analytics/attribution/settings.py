@@ -27,6 +27,10 @@ class AttributionSettings:
     holdout_fraction: float = 0.2  # recommended model: share of journeys held out
     min_journeys: int = 200  # recommended model: below this a client falls back to position_based
     min_conversions: int = 30
+    # clients are fitted a batch at a time: a batch takes clients (in client_id order) until
+    # about this many client x channel path groups, or this many clients
+    client_batch_groups: int = 50_000
+    client_batch_clients: int = 500
 
     def __post_init__(self):
         # markov_order is checked by markov.build_structure, the Shapley sampling arguments by
@@ -34,6 +38,11 @@ class AttributionSettings:
         if self.markov_revenue_credit not in MARKOV_REVENUE_CREDITS:
             raise ValueError(f"markov_revenue_credit must be one of {MARKOV_REVENUE_CREDITS}, "
                              f"got {self.markov_revenue_credit!r}")
+        if self.seed < 0:
+            raise ValueError(f"seed must be >= 0, got {self.seed}")
+        for name in ("client_batch_groups", "client_batch_clients"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.bootstrap_resamples < 0:
             raise ValueError(f"bootstrap_resamples must be >= 0, got {self.bootstrap_resamples}")
         for name in ("prior_strength", "pooled_prior_strength"):

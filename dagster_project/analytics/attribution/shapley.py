@@ -25,7 +25,8 @@ credit_j = sum_{S ni j} d(S) / |S| * W(S) with W(S) = sum_{T superset S} c_T / v
 subset transforms (O(K 2^K) per client) and one matrix product, whatever the number of journeys.
 Beyond: permutation sampling (Castro et al. 2009) of channel orders, in batches, until the
 standard error of every channel's conversion and revenue credit is below ``tol`` x the client's
-conversions and revenue (or ``max_permutations`` orders were drawn).
+conversions and revenue (or ``max_permutations`` orders were drawn), each client's orders from
+its own random stream (``streams``), so a client's sampled credits do not depend on the others.
 
 Many reweightings of the same journeys (a bootstrap: ``shapley_credits_batch``), exact and
 without 2^K tables per client: v = p + e with e(S) = (c_S - n_S p(S)) / (n_S + k), which is 0
@@ -54,6 +55,7 @@ from scipy.special import comb
 from .journeys import Journeys
 from .settings import AttributionSettings
 from .shapley_prior import ShapleyPrior
+from .streams import SHAPLEY_SAMPLING, client_generator
 
 
 def _butterfly(a: np.ndarray, k: int, op: str) -> np.ndarray:
@@ -77,10 +79,12 @@ def shapley_options(settings: AttributionSettings) -> dict:
 
 
 def shapley_attribution(j: Journeys, prior: ShapleyPrior, *, max_exact_channels: int,
-                        tol: float, max_permutations: int, seed: int,
+                        tol: float, max_permutations: int, seed: int, stream: int = 0,
                         ) -> tuple[np.ndarray, np.ndarray]:
     """(conversion credit, revenue credit) per client x channel: exact up to
-    ``max_exact_channels`` channels, permutation sampling beyond (see the module docstring)."""
+    ``max_exact_channels`` channels, permutation sampling beyond (see the module docstring),
+    each client's permutations from its own stream (``streams``: seed, SHAPLEY_SAMPLING,
+    ``stream``: 0 for the point estimate, r + 1 for bootstrap resample r)."""
     k, n_cl = j.n_channels, j.n_clients
     if max_exact_channels < 1 or not tol > 0 or max_permutations < 2:
         raise ValueError("max_exact_channels must be >= 1, tol > 0 and max_permutations >= 2, got "
@@ -113,11 +117,11 @@ def shapley_attribution(j: Journeys, prior: ShapleyPrior, *, max_exact_channels:
             conv[lo:hi] = (d * W[0]) @ bits
             rev[lo:hi] = (d * W[1]) @ bits
         return conv, rev
-    rng = np.random.default_rng(seed)
     for c in range(n_cl):
         sel = touched & (j.client == c) & (j.journeys > 0)
         if not (j.conversions[sel] > 0).any():
             continue
+        rng = client_generator(seed, SHAPLEY_SAMPLING, j.clients[c], stream)
         conv[c], rev[c] = _sampled_client(masks[sel], fj[sel], fc[sel], j.conversions[sel],
                                           j.revenue[sel], prior, tol, max_permutations, rng)
     return conv, rev
@@ -189,7 +193,7 @@ def prior_shapley_table(p: np.ndarray) -> np.ndarray:
     K = int(np.log2(p.shape[0]))
     every = np.arange(2**K)
     member = (every >> np.arange(K)[:, None]) & 1  # (K, 2^K)
-    d = _butterfly(np.ascontiguousarray(p.T), K, "moebius") / np.maximum(np.bitwise_count(every), 1)
+    d = _butterfly(np.array(p.T, order="C"), K, "moebius") / np.maximum(np.bitwise_count(every), 1)
     return _butterfly(d[:, None, :] * member, K, "subset")
 
 

@@ -19,6 +19,11 @@ When all clients follow the noisy-OR curve k0 is large (p ~ m) and the model is 
 shrinkage towards m; when they share another curve k0 is small (p ~ the pooled empirical rates)
 and k large. A client's own journeys count in C_S too (no leave-one-out): with many clients the
 pooled rate barely moves, and a dominant client is shrunk towards itself, not away from it.
+
+Everything the prior is fitted on is a sum of counts (``PooledCounts``: the settled journeys and
+conversions per channel set over all clients, and per client x set cell), so batches of clients
+are counted one at a time and merged: the prior of the merged counts is the prior of all the
+journeys at once, to the bit (the counts are whole numbers, summed exactly).
 """
 
 from __future__ import annotations
@@ -120,6 +125,11 @@ class ShapleyPrior:
         return ShapleyPrior(self.q[:, b], self.pooled_strength, self.strength, self.sets,
                             self.set_journeys[:, b], self.set_conversions[:, b])
 
+    def columns(self, lo: int, hi: int) -> ShapleyPrior:
+        """Reweightings lo..hi-1 of a batched prior, still batched."""
+        return ShapleyPrior(self.q[:, lo:hi], self.pooled_strength, self.strength, self.sets,
+                            self.set_journeys[:, lo:hi], self.set_conversions[:, lo:hi])
+
 
 def pooled_sets(j: Journeys) -> tuple[np.ndarray, sp.csr_matrix]:
     """The channel sets of ``j``'s touched groups (sorted) and the (sets x groups) incidence."""
@@ -129,39 +139,90 @@ def pooled_sets(j: Journeys) -> tuple[np.ndarray, sp.csr_matrix]:
                                shape=(len(sets), len(j.length)))
 
 
-def _pooled(j: Journeys, fit_journeys: np.ndarray, fit_conversions: np.ndarray, pool=None):
-    """q, the channel sets of the touched groups and their settled journeys and conversions
-    over all clients, for (G,) or (G, B) weights (``pool``: ``pooled_sets(j)``, computed when
-    not given)."""
-    sets, incidence = pool or pooled_sets(j)
-    n = incidence @ fit_journeys
-    return (fit_noisy_or(j.masks, fit_journeys, fit_conversions, j.n_channels), sets, n,
-            np.minimum(incidence @ fit_conversions, n))
+@dataclass(frozen=True)
+class PooledCounts:
+    """What the prior is fitted on: settled journeys and conversions per channel set summed over
+    clients (one weighting, or B reweightings side by side), and, for one weighting, per client x
+    set cell (``cell_keys``: the client's rank << n_channels | the set). Counts of batches of
+    clients add up (``merge``) to those of all the clients at once: they are sums of counts."""
+
+    n_channels: int
+    sets: np.ndarray  # (n_sets,) sorted bitmasks of the touched groups' channel sets
+    set_journeys: np.ndarray  # (n_sets,) | (n_sets, B)
+    set_conversions: np.ndarray  # (n_sets,) | (n_sets, B)
+    cell_keys: np.ndarray | None = None  # (n_cells,) sorted; None for reweightings
+    cell_journeys: np.ndarray | None = None
+    cell_conversions: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, j: Journeys, fit_journeys: np.ndarray, fit_conversions: np.ndarray,
+           client_rank: np.ndarray | None = None,
+           pool: tuple[np.ndarray, sp.csr_matrix] | None = None) -> PooledCounts:
+        """The counts of ``j``'s groups weighted by settled journeys and conversions ((G,) or
+        (G, B)); ``client_rank``: each client's rank among all clients (default: its index in
+        ``j``), the cells' order; ``pool``: ``pooled_sets(j)``, to compute once for many
+        weightings."""
+        sets, incidence = pool or pooled_sets(j)
+        counts = cls(j.n_channels, sets, incidence @ fit_journeys, incidence @ fit_conversions)
+        if fit_journeys.ndim > 1:
+            return counts
+        rank = np.arange(j.n_clients) if client_rank is None else np.asarray(client_rank)
+        touched = np.flatnonzero((j.length > 0) & (fit_journeys > 0))
+        key, cell = np.unique(rank[j.client[touched]] << j.n_channels | j.masks[touched],
+                              return_inverse=True)
+        return cls(j.n_channels, sets, counts.set_journeys, counts.set_conversions, key,
+                   np.bincount(cell, fit_journeys[touched], len(key)),
+                   np.bincount(cell, fit_conversions[touched], len(key)))
+
+    @staticmethod
+    def merge(parts: list[PooledCounts]) -> PooledCounts:
+        """The counts of the union of the clients of ``parts`` (disjoint sets of clients)."""
+        sets = np.unique(np.concatenate([p.sets for p in parts]))
+        shape = (len(sets), *parts[0].set_journeys.shape[1:])
+        n, c = np.zeros(shape), np.zeros(shape)
+        for p in parts:
+            at = np.searchsorted(sets, p.sets)
+            n[at] += p.set_journeys
+            c[at] += p.set_conversions
+        merged = PooledCounts(parts[0].n_channels, sets, n, c)
+        if parts[0].cell_keys is None:
+            return merged
+        key, cell = np.unique(np.concatenate([p.cell_keys for p in parts]), return_inverse=True)
+        return PooledCounts(merged.n_channels, sets, n, c, key,
+                            np.bincount(cell, np.concatenate([p.cell_journeys for p in parts]),
+                                        len(key)),
+                            np.bincount(cell, np.concatenate([p.cell_conversions for p in parts]),
+                                        len(key)))
 
 
-def refit(prior: ShapleyPrior, j: Journeys, fit_journeys: np.ndarray, fit_conversions: np.ndarray,
-          pool: tuple[np.ndarray, sp.csr_matrix] | None = None) -> ShapleyPrior:
-    """The prior refitted on reweightings of ``j``'s groups (settled journeys and conversions,
-    (G,) or (G, B)): q and the pooled set counts anew, the weights k0 and k kept. ``pool``:
-    ``pooled_sets(j)``, to compute once for many refits."""
-    q, sets, n_sets, c_sets = _pooled(j, fit_journeys, fit_conversions, pool)
-    return ShapleyPrior(q, prior.pooled_strength, prior.strength, sets, n_sets, c_sets)
+def refit(prior: ShapleyPrior, counts: PooledCounts) -> ShapleyPrior:
+    """The prior refitted on reweightings of the journeys (``counts`` of (G,) or (G, B)
+    weights): q and the pooled set counts anew, the weights k0 and k kept."""
+    n = counts.set_journeys
+    return ShapleyPrior(fit_noisy_or(counts.sets, n, counts.set_conversions, counts.n_channels),
+                        prior.pooled_strength, prior.strength, counts.sets, n,
+                        np.minimum(counts.set_conversions, n))
+
+
+def fit_prior(counts: PooledCounts, strength: float | None = None,
+              pooled_strength: float | None = None) -> ShapleyPrior:
+    """q by maximum likelihood on the pooled set counts, and the weights k0 (``pooled_strength``)
+    and k (``strength``) as given, else by empirical Bayes (k0 on the sets, k on the cells)."""
+    K, sets = counts.n_channels, counts.sets
+    n = counts.set_journeys
+    c = np.minimum(counts.set_conversions, n)
+    q = fit_noisy_or(sets, n, c, K)
+    k0 = (fit_strength(n, c, noisy_or_rate(sets, q)) if pooled_strength is None
+          else float(pooled_strength))
+    prior = ShapleyPrior(q, k0, np.nan, sets, n, c)
+    if strength is None:
+        strength = fit_strength(counts.cell_journeys, counts.cell_conversions,
+                                prior.rate(counts.cell_keys & (2**K - 1)))
+    return ShapleyPrior(q, k0, float(strength), sets, n, c)
 
 
 def fit_shapley_prior(j: Journeys, strength: float | None = None,
                       pooled_strength: float | None = None) -> ShapleyPrior:
-    """q by maximum likelihood on all clients' settled journeys, the pooled set counts, and the
-    weights k0 (``pooled_strength``) and k (``strength``) as given, else by empirical Bayes."""
-    fj, fc = j.fit_journeys, j.fit_conversions
-    q, sets, n_sets, c_sets = _pooled(j, fj, fc)
-    k0 = (fit_strength(n_sets, c_sets, noisy_or_rate(sets, q)) if pooled_strength is None
-          else float(pooled_strength))
-    prior = ShapleyPrior(q, k0, np.nan, sets, n_sets, c_sets)
-    if strength is None:
-        touched = np.flatnonzero((j.length > 0) & (fj > 0))
-        key, cell = np.unique(j.client[touched] << j.n_channels | j.masks[touched],
-                              return_inverse=True)
-        strength = fit_strength(np.bincount(cell, fj[touched], len(key)),
-                                np.bincount(cell, fc[touched], len(key)),
-                                prior.rate(key & (2**j.n_channels - 1)))
-    return ShapleyPrior(q, k0, float(strength), sets, n_sets, c_sets)
+    """``fit_prior`` on all of ``j``'s settled journeys."""
+    return fit_prior(PooledCounts.of(j, j.fit_journeys, j.fit_conversions), strength,
+                     pooled_strength)

@@ -3,7 +3,8 @@
 The rule-based models are computed in dbt (marts.fct_attribution_touch_credits; their lookback,
 half-life and channel filters are dbt vars, set through the dbt assets' run config); the
 data-driven models, the bootstrap intervals of every model, the model comparison, ROI and post
-revenue impact are computed here.
+revenue impact are computed here, ``channel_attribution`` a batch of clients at a time from
+journeys grouped in SQL (``sources``).
 """
 
 
@@ -19,11 +20,12 @@ from dagster_project.analytics.attribution import (
     MODELS,
     RULE_MODELS,
     AttributionSettings,
-    attribute,
+    attribute_source,
     channel_roi,
 )
 from dagster_project.analytics.attribution.post_impact import post_revenue_impact
 from dagster_project.defs.attribution.plots import channel_credit_chart, pooled_shares
+from dagster_project.defs.attribution.sources import WarehouseJourneys
 from dagster_project.domains import domain
 from dagster_project.metadata import markdown_table, png_markdown, table_metadata
 from dagster_project.settings import get_settings
@@ -31,19 +33,6 @@ from dagster_project.warehouse import Warehouse
 
 DOMAIN = domain("attribution")
 KINDS = {"python", "numpy", "scipy", get_settings().warehouse_backend}
-
-PATHS_SQL = """
-select client_id, channel_path, converted, revenue, is_settled
-from marts.fct_attribution_paths
-where converted or not coalesce(is_window_open, false)
-"""
-RULE_CREDITS_SQL = """
-select credits.client_id, paths.channel_path, credits.attribution_model, credits.channel,
-    sum(credits.credit) as credit, sum(credits.revenue_credit) as revenue_credit
-from marts.fct_attribution_touch_credits as credits
-inner join marts.fct_attribution_paths as paths on credits.path_id = paths.path_id
-group by credits.client_id, paths.channel_path, credits.attribution_model, credits.channel
-"""
 
 ATTRIBUTION_COLUMNS = {
     "client_id": "Client.",
@@ -92,6 +81,14 @@ class AttributionConfig(dg.Config):
         "sampling beyond.")
     min_journeys_for_data_driven: int = Field(
         default=200, description="Below this a client's recommended model is position_based.")
+    client_batch_groups: int = Field(
+        default=AttributionSettings.client_batch_groups, ge=1,
+        description="Clients are fitted in batches of consecutive client ids, memory following "
+        "the batch size: a new batch starts after about this many client x channel path groups "
+        "(a client is never split). The results do not depend on the batch sizes.")
+    client_batch_clients: int = Field(
+        default=AttributionSettings.client_batch_clients, ge=1,
+        description="A new batch also starts after this many clients.")
 
 
 @dg.multi_asset(
@@ -116,28 +113,32 @@ class AttributionConfig(dg.Config):
 )
 def channel_attribution(context: dg.AssetExecutionContext, config: AttributionConfig,
                         warehouse: Warehouse):
-    """Fit every attribution model per client, bootstrap the intervals, compare the models."""
-    paths = warehouse.read(PATHS_SQL)
-    rule_credits = warehouse.read(RULE_CREDITS_SQL)
+    """Fit every attribution model per client, bootstrap the intervals, compare the models:
+    the journeys grouped in the warehouse and read a batch of clients at a time (twice: the
+    pooled fits first, then every client's models)."""
     settings = AttributionSettings(
         markov_order=config.markov_order, markov_revenue_credit=config.markov_revenue_credit,
         bootstrap_resamples=config.bootstrap_resamples, seed=config.seed,
         prior_strength=config.shapley_prior_strength,
         pooled_prior_strength=config.shapley_pooled_prior_strength,
         max_exact_channels=config.shapley_max_exact_channels,
-        min_journeys=config.min_journeys_for_data_driven)
-    result = attribute(paths, rule_credits, settings)
+        min_journeys=config.min_journeys_for_data_driven,
+        client_batch_groups=config.client_batch_groups,
+        client_batch_clients=config.client_batch_clients)
+    with warehouse.session() as s:
+        result = attribute_source(WarehouseJourneys(s), settings)
     with warehouse.session() as s:
         s.write("analytics.channel_attribution", result.channel_attribution, "replace")
         s.write("analytics.attribution_model_comparison", result.model_comparison, "replace")
     shares = pooled_shares(result.channel_attribution)
     recommended = result.model_comparison.unique("client_id")["recommended_model"].value_counts()
-    context.log.info(f"attribution: {paths.height} journeys, recommended models {recommended.rows()}")
+    context.log.info(f"attribution: {result.journeys} journeys, recommended models {recommended.rows()}")
     yield dg.MaterializeResult(
         asset_key=["analytics", "channel_attribution"],
         metadata={
             **table_metadata(result.channel_attribution, ATTRIBUTION_COLUMNS),
-            "journeys": paths.height,
+            "journeys": result.journeys,
+            "client_batches": result.batches,
             "shapley_prior_strength": dg.MetadataValue.float(result.shapley_prior.strength),
             "shapley_pooled_prior_strength": dg.MetadataValue.float(
                 result.shapley_prior.pooled_strength),

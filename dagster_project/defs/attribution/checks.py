@@ -4,7 +4,7 @@ import dagster as dg
 
 from dagster_project.analytics.attribution import check_conservation
 from dagster_project.analytics.attribution.conservation import TOLERANCE
-from dagster_project.defs.attribution.assets import PATHS_SQL
+from dagster_project.defs.attribution.sources import CLIENT_TOTALS_SQL
 from dagster_project.metadata import markdown_table
 from dagster_project.warehouse import Warehouse
 
@@ -17,8 +17,8 @@ from dagster_project.warehouse import Warehouse
 def attribution_conserves_conversions_and_revenue(warehouse: Warehouse) -> dg.AssetCheckResult:
     attribution = warehouse.read("select client_id, attribution_model, attributed_conversions, "
                                  "attributed_revenue from analytics.channel_attribution")
-    paths = warehouse.read(PATHS_SQL)  # the journeys the models credited
-    check = check_conservation(attribution, paths)
+    totals = warehouse.read(CLIENT_TOTALS_SQL)  # of the journeys the models credited
+    check = check_conservation(attribution, totals)
     worst = check.failing.sort("conversions_rel_error", descending=True).head(10)
     missing = check.missing_pairs
     return dg.AssetCheckResult(

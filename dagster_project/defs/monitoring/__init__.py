@@ -1,1 +1,1 @@
-"""Monitoring: anomaly detection, alert rules, alert lifecycle and delivery."""
+"""Monitoring domain: anomaly detection over the metric catalog (detection), alerts (alerting)."""

@@ -1,0 +1,1 @@
+"""Performance domain: SLO availability and burn rates, latency, content generation, status."""

@@ -1,0 +1,2 @@
+"""Usage domain: platform summaries and trends, adoption, feature effects, automation savings,
+posting recommendations."""

@@ -1,0 +1,40 @@
+{{ config(materialized='incremental', incremental_strategy='delete+insert',
+          unique_key='usage_date', on_schema_change='fail') }}
+with
+
+usage as (
+
+    select * from {{ ref('stg_raw__feature_usage_logs') }}
+    {%- if is_incremental() %}
+    where cast(used_at as date) in (
+        {{ loaded_since_last_build(ref('stg_raw__feature_usage_logs'), "cast(used_at as date)") }}
+    )
+    {%- endif %}
+
+),
+
+daily as (
+
+    select
+        client_id,
+        feature_name,
+        coalesce(platform, '(none)') as platform,
+        cast(used_at as date) as usage_date,
+        count(*) as uses,
+        sum(time_saved_minutes) as time_saved_minutes,
+        max(_loaded_at) as loaded_at
+    from usage
+    group by 1, 2, 3, 4
+
+)
+
+select
+    cast(client_id as varchar) as client_id,
+    cast(feature_name as varchar) as feature_name,
+    cast(platform as varchar) as platform,
+    cast(usage_date as date) as usage_date,
+    cast(uses as bigint) as uses,
+    cast(time_saved_minutes as double precision) as time_saved_minutes,
+    cast(loaded_at as timestamp) as loaded_at,
+    {{ utc_now() }} as built_at
+from daily
