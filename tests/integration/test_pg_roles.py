@@ -101,6 +101,21 @@ def _catalog_state(con: psycopg.Connection) -> dict[str, list[tuple]]:
     return {name: con.execute(sql).fetchall() for name, sql in queries.items()}
 
 
+def _write_analytics_rows(conninfo: str) -> None:
+    """Stand in for the Python assets whose tables are a client-keyed reporting model's only
+    source (dbt alone builds those models empty): a forecast row for every client."""
+    with psycopg.connect(conninfo, autocommit=True) as con:
+        con.execute("""
+            create table analytics.revenue_forecast as
+            select client_id, 'client' as series_kind, date '2025-03-01' as forecast_date,
+                1::bigint as horizon_days, 0.8::double precision as level,
+                10.0::double precision as forecast, 5.0::double precision as lower,
+                15.0::double precision as upper, 0.8::double precision as backtest_coverage,
+                'ensemble' as method, 'ok' as status, 'ok' as status_message,
+                date '2025-02-28' as as_of_date
+            from raw.clients""")
+
+
 @pytest.fixture(scope="module")
 def warehouse(pg_server, tmp_path_factory, dbt_helpers):
     """Roles applied twice (states recorded), tiny raw rows loaded and dbt built as bi_writer."""
@@ -114,6 +129,7 @@ def warehouse(pg_server, tmp_path_factory, dbt_helpers):
         with psycopg.connect(admin_dsn) as con:
             states.append(_catalog_state(con))
     dbt_helpers.build_tiny_postgres(pg_server.conninfo(DB, user="bi_writer"))
+    _write_analytics_rows(pg_server.conninfo(DB, user="bi_writer"))
     tmp = tmp_path_factory.mktemp("dbt_roles")
     _dbt_build(pg_server, tmp)
     return {"server": pg_server, "states": states, "outputs": outputs, "tmp": tmp}
