@@ -28,16 +28,10 @@ def dbt_run(duckdb_path: str, target_path: str, log_path: str) -> dict:
 def attribution_inputs(duckdb_path: str) -> dict:
     """analytics.channel_attribution and attribution_model_comparison, which the usage group
     reads (20 bootstrap resamples: prerequisites, not timed)."""
-    from dagster_project.analytics.attribution import AttributionSettings, attribute
-    from dagster_project.defs.attribution.assets import PATHS_SQL, RULE_CREDITS_SQL
+    from dagster_project.devtools.attribution_tables import write_attribution_tables
     from dagster_project.warehouse import Warehouse
 
-    wh = Warehouse(duckdb_path=duckdb_path)
-    result = attribute(wh.read(PATHS_SQL), wh.read(RULE_CREDITS_SQL), AttributionSettings(bootstrap_resamples=20))
-    with wh.session() as s:
-        s.write("analytics.channel_attribution", result.channel_attribution, "replace")
-        s.write("analytics.attribution_model_comparison", result.model_comparison, "replace")
-    return {"clients": result.model_comparison["client_id"].n_unique()}
+    return {"clients": write_attribution_tables(Warehouse(duckdb_path=duckdb_path), 20)}
 
 
 def materialize_groups(duckdb_path: str) -> dict:

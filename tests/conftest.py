@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 TINY_SEED = 7
+SMALL_SEED = 7
 
 
 @pytest.fixture(scope="session")
@@ -22,6 +23,17 @@ def tiny_simulation(tmp_path_factory) -> Path:
 
     root = tmp_path_factory.mktemp("tiny_sim")
     simulate("tiny", TINY_SEED, root / "landing", root / "truth")
+    return root
+
+
+@pytest.fixture(scope="session")
+def small_simulation(tmp_path_factory) -> Path:
+    """The `small` simulation, seed 7 (landing/ and truth/), shared by the planted-truth tests:
+    read it, never write into it (simulating it takes about a minute)."""
+    from dagster_project.simulator import simulate
+
+    root = tmp_path_factory.mktemp("small_sim")
+    simulate("small", SMALL_SEED, root / "landing", root / "truth")
     return root
 
 

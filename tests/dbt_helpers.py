@@ -9,6 +9,9 @@ tests/unit/test_dbt_project.py with the arithmetic spelled out).
 
 from __future__ import annotations
 
+import os
+import subprocess
+from collections.abc import Iterable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,7 @@ from dagster_project.contract import load_contract
 from dagster_project.devtools.raw_schema import LINEAGE_COLUMNS, create_raw_schema
 
 LOADED_AT = datetime(2024, 2, 15, 0, 0)
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _ts(s: str) -> datetime:
@@ -546,3 +550,29 @@ def build_tiny_postgres(conninfo: str) -> None:
                         for i, row in enumerate(TINY_ROWS.get(table.name, []))
                     ],
                 )
+
+
+def build_marts_from_landing(landing: Path, folder: Path, tables: Iterable[str],
+                             select: Iterable[str], exclude: Iterable[str] = ("test_type:data",)
+                             ) -> Path:
+    """A DuckDB file in ``folder`` with ``tables`` copied straight from a simulated landing
+    folder into ``raw`` (no ingest: the planted-truth tests check the analytics, not the
+    contract) and the dbt models ``select`` built on them; its path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    db = folder / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        create_raw_schema(con)
+        for table in tables:
+            cols = [r[0] for r in con.execute(f"describe raw.{table}").fetchall()]
+            data = ", ".join(c for c in cols if not c.startswith("_"))
+            con.execute(f"""insert into raw.{table} ({data}, _source_file, _source_row, _loaded_at)
+                select {data}, 'landing', 0, now()
+                from read_parquet('{landing / table}/**/*.parquet', hive_partitioning = false)""")
+    run = subprocess.run(
+        [str(ROOT / ".venv/bin/dbt"), "build", "--project-dir", str(ROOT / "dbt"),
+         "--profiles-dir", str(ROOT / "dbt"), "--target-path", str(folder / "target"),
+         "--log-path", str(folder / "logs"), "--select", *select, "--exclude", *exclude],
+        env={**os.environ, "DBT_TARGET": "duckdb", "BI_DUCKDB_PATH": str(db)},
+        capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stdout[-3000:]
+    return db

@@ -38,13 +38,12 @@ RULE = ("first_touch", "last_touch", "linear", "time_decay", "position_based")
 
 
 @pytest.fixture(scope="module")
-def small_sim(tmp_path_factory):
-    """The `small` simulation (seed 7): landing/ and truth/."""
-    from dagster_project.simulator import simulate
-
-    tmp = tmp_path_factory.mktemp("attr_small")
-    simulate("small", SEED, tmp / "landing", tmp / "truth")
-    return tmp
+def small_sim(tmp_path_factory, small_simulation):
+    """The shared `small` simulation (seed 7) beside a folder of this module's own (marts/)."""
+    own = tmp_path_factory.mktemp("attr_small")
+    for part in ("landing", "truth"):
+        (own / part).symlink_to(small_simulation / part, target_is_directory=True)
+    return own
 
 
 @pytest.fixture(scope="module")

@@ -18,9 +18,6 @@ Measured (seed 7): see the module constants and README (Customers).
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -30,42 +27,18 @@ from sklearn.metrics import roc_auc_score
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
-SEED = 7
 TABLES = ("clients", "subscription_events", "plan_prices", "feature_usage_logs", "content",
           "content_engagement", "touchpoints", "conversions")
 
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory):
-    import importlib.util
-
+def small(tmp_path_factory, small_simulation, dbt_helpers):
     from dagster_project.analytics import customers as cu
-    from dagster_project.simulator import simulate
 
     tmp = tmp_path_factory.mktemp("customers_small")
-    simulate("small", SEED, tmp / "landing", tmp / "truth")
-    spec = importlib.util.spec_from_file_location("dbt_helpers", ROOT / "tests" / "dbt_helpers.py")
-    helpers = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(helpers)
-    db = tmp / "w.duckdb"
-    con = duckdb.connect(str(db))
-    helpers.create_raw_schema(con)
-    for table in TABLES:
-        cols = [r[0] for r in con.execute(f"describe raw.{table}").fetchall()]
-        data = [c for c in cols if not c.startswith("_")]
-        con.execute(f"""insert into raw.{table} ({', '.join(data)}, _source_file, _source_row, _loaded_at)
-            select {', '.join(data)}, 'small', 0, now()
-            from read_parquet('{tmp / 'landing' / table}/**/*.parquet', hive_partitioning = false)""")
-    con.close()
-    env = {**os.environ, "DBT_TARGET": "duckdb", "BI_DUCKDB_PATH": str(db)}
-    run = subprocess.run(
-        [str(ROOT / ".venv/bin/dbt"), "build", "--project-dir", str(ROOT / "dbt"), "--profiles-dir",
-         str(ROOT / "dbt"), "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs"),
-         "--select", "+dim_end_customers", "+fct_client_monthly_snapshots",
-         "--exclude", "test_type:data"],
-        env=env, capture_output=True, text=True, check=False)
-    assert run.returncode == 0, run.stdout[-3000:]
+    db = dbt_helpers.build_marts_from_landing(
+        small_simulation / "landing", tmp, TABLES,
+        ["+dim_end_customers", "+fct_client_monthly_snapshots"])
     con = duckdb.connect(str(db), read_only=True)
     read = lambda sql: pl.from_arrow(con.sql(sql).to_arrow_table())
     customers = read("select * from marts.dim_end_customers")
@@ -76,10 +49,10 @@ def small(tmp_path_factory):
         "customers": customers, "snapshots": snapshots, "rfm": rfm,
         "clv": cu.lifetime_value(customers, rfm, cu.ClvSettings(bootstrap_draws=20)),
         "churn": cu.churn_risk(snapshots),
-        "truth": json.loads((tmp / "truth" / "customers.json").read_text()),
-        "churn_truth": json.loads((tmp / "truth" / "churn.json").read_text()),
-        "latents": pl.read_parquet(tmp / "truth" / "customer_latents.parquet"),
-        "client_truth": pl.read_parquet(tmp / "truth" / "client_churn.parquet"),
+        "truth": json.loads((small_simulation / "truth" / "customers.json").read_text()),
+        "churn_truth": json.loads((small_simulation / "truth" / "churn.json").read_text()),
+        "latents": pl.read_parquet(small_simulation / "truth" / "customer_latents.parquet"),
+        "client_truth": pl.read_parquet(small_simulation / "truth" / "client_churn.parquet"),
     }
 
 

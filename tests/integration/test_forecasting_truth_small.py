@@ -21,9 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import subprocess
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -32,8 +29,6 @@ import pytest
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
-SEED = 7
 HELD_OUT = 28
 # the other raw tables stay empty: int_as_of_date takes the latest day of any of them
 TABLES = ("clients", "subscription_events", "plan_prices", "conversions", "resource_usage",
@@ -41,36 +36,13 @@ TABLES = ("clients", "subscription_events", "plan_prices", "conversions", "resou
 
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory):
-    import importlib.util
-
+def small(tmp_path_factory, small_simulation, dbt_helpers):
     from dagster_project.defs.forecasting.assets import CAPACITY_SQL, SERIES
-    from dagster_project.simulator import simulate
 
     tmp = tmp_path_factory.mktemp("forecasting_small")
-    simulate("small", SEED, tmp / "landing", tmp / "truth")
-    spec = importlib.util.spec_from_file_location("dbt_helpers", ROOT / "tests" / "dbt_helpers.py")
-    helpers = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(helpers)
-    db = tmp / "w.duckdb"
-    con = duckdb.connect(str(db))
-    helpers.create_raw_schema(con)
-    for table in TABLES:
-        cols = [r[0] for r in con.execute(f"describe raw.{table}").fetchall()]
-        data = [c for c in cols if not c.startswith("_")]
-        con.execute(f"""insert into raw.{table} ({', '.join(data)}, _source_file, _source_row, _loaded_at)
-            select {', '.join(data)}, 'small', 0, now()
-            from read_parquet('{tmp / 'landing' / table}/**/*.parquet', hive_partitioning = false)""")
-    con.close()
-    env = {**os.environ, "DBT_TARGET": "duckdb", "BI_DUCKDB_PATH": str(db)}
-    run = subprocess.run(
-        [str(ROOT / ".venv/bin/dbt"), "build", "--project-dir", str(ROOT / "dbt"), "--profiles-dir",
-         str(ROOT / "dbt"), "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs"),
-         "--select", "+fct_revenue_daily", "+fct_resource_usage_hourly",
-         "+fct_api_performance_hourly", "+int_as_of_date",
-         "--exclude", "test_type:data"],
-        env=env, capture_output=True, text=True, check=False)
-    assert run.returncode == 0, run.stdout[-3000:]
+    db = dbt_helpers.build_marts_from_landing(
+        small_simulation / "landing", tmp, TABLES,
+        ["+fct_revenue_daily", "+fct_resource_usage_hourly", "+fct_api_performance_hourly", "+int_as_of_date"])
     con = duckdb.connect(str(db), read_only=True)
     read = lambda sql: pl.from_arrow(con.sql(sql).to_arrow_table())
     revenue = read(SERIES["client_revenue"][0])
@@ -78,7 +50,7 @@ def small(tmp_path_factory):
     resources = read(CAPACITY_SQL)
     con.close()
     return {"revenue": revenue, "as_of": as_of, "resources": resources,
-            "truth": json.loads((tmp / "truth" / "monitoring.json").read_text())["capacity"]}
+            "truth": json.loads((small_simulation / "truth" / "monitoring.json").read_text())["capacity"]}
 
 
 @pytest.fixture(scope="module")

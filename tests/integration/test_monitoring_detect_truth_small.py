@@ -29,11 +29,7 @@ the autoencoder by ROC-AUC over every scored entity-hour of the API and host vec
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
-import os
-import subprocess
-from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -42,8 +38,6 @@ from sklearn.metrics import roc_auc_score
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
-SEED = 7
 HOUR = dt.timedelta(hours=1)
 TRUTH_METRIC = {"requests": "api_requests", "latency_p95_ms": "api_latency_p95_ms",
                 "errors": "api_error_rate", "cpu_pct": "host_cpu_pct"}
@@ -51,32 +45,13 @@ SYSTEM_MARTS = ("fct_api_performance_hourly", "fct_resource_usage_hourly")
 
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory):
+def small(tmp_path_factory, small_simulation, dbt_helpers):
     from dagster_project.analytics import monitoring as mon
-    from dagster_project.simulator import simulate
 
     tmp = tmp_path_factory.mktemp("monitoring_small")
-    simulate("small", SEED, tmp / "landing", tmp / "truth")
-    spec = importlib.util.spec_from_file_location("dbt_helpers", ROOT / "tests" / "dbt_helpers.py")
-    helpers = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(helpers)
-    db = tmp / "w.duckdb"
-    con = duckdb.connect(str(db))
-    helpers.create_raw_schema(con)
-    for table in ("api_requests", "resource_usage"):
-        cols = [r[0] for r in con.execute(f"describe raw.{table}").fetchall()]
-        data = [c for c in cols if not c.startswith("_")]
-        con.execute(f"""insert into raw.{table} ({', '.join(data)}, _source_file, _source_row, _loaded_at)
-            select {', '.join(data)}, 'small', 0, now()
-            from read_parquet('{tmp / 'landing' / table}/**/*.parquet', hive_partitioning = false)""")
-    con.close()
-    env = {**os.environ, "DBT_TARGET": "duckdb", "BI_DUCKDB_PATH": str(db)}
-    run = subprocess.run(
-        [str(ROOT / ".venv/bin/dbt"), "build", "--project-dir", str(ROOT / "dbt"), "--profiles-dir",
-         str(ROOT / "dbt"), "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs"),
-         "--select", *(f"+{m}" for m in SYSTEM_MARTS), "--exclude", "test_type:data"],
-        env=env, capture_output=True, text=True, check=False)
-    assert run.returncode == 0, run.stdout[-3000:]
+    db = dbt_helpers.build_marts_from_landing(
+        small_simulation / "landing", tmp, ("api_requests", "resource_usage"),
+        [*(f"+{m}" for m in SYSTEM_MARTS)])
     con = duckdb.connect(str(db), read_only=True)
     series = {name: (mon.regular_grid(pl.from_arrow(con.sql(mon.series_sql(m)).to_arrow_table()),
                                       m.grain), m.grain, m.seasonality[0])
@@ -88,7 +63,7 @@ def small(tmp_path_factory):
     anomalies = mon.detect(base, {m: s[1] for m, s in series.items()}, models,
                            dt.datetime(2026, 1, 1), settings)
     return {"base": base, "anomalies": anomalies, "scores": mon.model_scores(base, models),
-            "truth": json.loads((tmp / "truth" / "monitoring.json").read_text())}
+            "truth": json.loads((small_simulation / "truth" / "monitoring.json").read_text())}
 
 
 def planted(truth: dict) -> pl.DataFrame:

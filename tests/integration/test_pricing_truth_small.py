@@ -26,21 +26,18 @@ from scipy import stats
 from dagster_project.analytics.pricing import elasticity as el
 
 pytestmark = pytest.mark.integration
-SEED = 7
 
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory):
+def small(tmp_path_factory, small_simulation):
     from dagster_project.devtools.pricing_marts import build_pricing_marts
-    from dagster_project.simulator import simulate
 
     tmp = tmp_path_factory.mktemp("pricing_small")
-    simulate("small", SEED, tmp / "landing", tmp / "truth")
-    db = build_pricing_marts(tmp / "landing", tmp / "work" / "w.duckdb")
+    db = build_pricing_marts(small_simulation / "landing", tmp / "work" / "w.duckdb")
     with duckdb.connect(str(db), read_only=True) as con:
         cells = pl.from_arrow(con.sql("select * from marts.fct_price_offers_weekly")
                               .to_arrow_table())
-    truth = json.loads((tmp / "truth" / "pricing.json").read_text())
+    truth = json.loads((small_simulation / "truth" / "pricing.json").read_text())
     return {"cells": cells, "truth": truth,
             "table": el.estimate_elasticities(cells).table}
 

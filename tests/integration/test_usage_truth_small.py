@@ -22,63 +22,32 @@ Measured (seed 7): see the module constants and README (Usage).
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
-import subprocess
-from pathlib import Path
 
-import duckdb
 import numpy as np
 import polars as pl
 import pytest
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
-SEED = 7
 TABLES = ("clients", "subscription_events", "plan_prices", "content", "content_engagement",
           "touchpoints", "conversions")
 
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory):
-    from dagster_project.analytics.attribution import AttributionSettings, attribute
-    from dagster_project.defs.attribution.assets import PATHS_SQL, RULE_CREDITS_SQL
-    from dagster_project.simulator import simulate
+def small(tmp_path_factory, small_simulation, dbt_helpers):
+    from dagster_project.devtools.attribution_tables import write_attribution_tables
     from dagster_project.warehouse import Warehouse
 
     tmp = tmp_path_factory.mktemp("usage_small")
-    simulate("small", SEED, tmp / "landing", tmp / "truth")
-    spec = importlib.util.spec_from_file_location("dbt_helpers", ROOT / "tests" / "dbt_helpers.py")
-    helpers = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(helpers)
-    db = tmp / "w.duckdb"
-    con = duckdb.connect(str(db))
-    helpers.create_raw_schema(con)
-    for table in TABLES:
-        cols = [r[0] for r in con.execute(f"describe raw.{table}").fetchall()]
-        data = [c for c in cols if not c.startswith("_")]
-        con.execute(f"""insert into raw.{table} ({', '.join(data)}, _source_file, _source_row, _loaded_at)
-            select {', '.join(data)}, 'small', 0, now()
-            from read_parquet('{tmp / 'landing' / table}/**/*.parquet', hive_partitioning = false)""")
-    con.close()
-    env = {**os.environ, "DBT_TARGET": "duckdb", "BI_DUCKDB_PATH": str(db)}
-    run = subprocess.run(
-        [str(ROOT / ".venv/bin/dbt"), "build", "--project-dir", str(ROOT / "dbt"), "--profiles-dir",
-         str(ROOT / "dbt"), "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs"),
-         "--select", "+fct_content_performance", "+fct_platform_usage_daily", "+fct_attribution_paths",
-         "+fct_attribution_touch_credits", "--exclude", "test_type:data"],
-        env=env, capture_output=True, text=True, check=False)
-    assert run.returncode == 0, run.stdout[-3000:]
+    db = dbt_helpers.build_marts_from_landing(
+        small_simulation / "landing", tmp, TABLES,
+        ["+fct_content_performance", "+fct_platform_usage_daily", "+fct_attribution_paths",
+         "+fct_attribution_touch_credits"])
     wh = Warehouse(duckdb_path=str(db))
-    paths = wh.read(PATHS_SQL)
-    result = attribute(paths, wh.read(RULE_CREDITS_SQL), AttributionSettings(bootstrap_resamples=50))
-    with wh.session() as s:
-        s.write("analytics.channel_attribution", result.channel_attribution, "replace")
-        s.write("analytics.attribution_model_comparison", result.model_comparison, "replace")
-    return {"wh": wh, "truth": json.loads((tmp / "truth" / "usage.json").read_text()),
-            "attribution_truth": json.loads((tmp / "truth" / "attribution.json").read_text()),
+    write_attribution_tables(wh, bootstrap_resamples=50)
+    return {"wh": wh, "truth": json.loads((small_simulation / "truth" / "usage.json").read_text()),
+            "attribution_truth": json.loads((small_simulation / "truth" / "attribution.json").read_text()),
             "all_paths": wh.read("select client_id, channel_path from marts.fct_attribution_paths")}
 
 
