@@ -80,8 +80,10 @@ def pipeline(*args: str, log: Path) -> subprocess.Popen:
 
 
 def kill_pipeline_mid_step(tmp_path: Path, before_kill=lambda: None) -> tuple[dg.DagsterRun, int]:
-    """Start nightly_refresh; once its dbt step has started (and ``before_kill`` has returned),
-    SIGKILL its process group with a step in progress. The run as recorded, and the killed pid."""
+    """Start nightly_refresh; once its run exists, call ``before_kill`` (the run holds the one
+    run slot meanwhile); once its dbt step has started, SIGKILL its process group while a step is
+    in progress (the dbt step, or a later one if ``before_kill`` outlasted it on a quiet
+    machine). The run as recorded, and the killed pid."""
     log = tmp_path / "killed_pipeline.log"
     proc = pipeline("--job", "nightly_refresh", log=log)
 
@@ -94,9 +96,11 @@ def kill_pipeline_mid_step(tmp_path: Path, before_kill=lambda: None) -> tuple[dg
         # loading the definitions takes most of a minute on a busy machine
         run = wait_for(lambda: running() and next(iter(instance.get_runs(mine)), None), 300,
                        "the run")
-        wait_for(lambda: running() and KILLED_STEP in steps(
-            instance, run.run_id, dg.DagsterEventType.STEP_START), 300, f"step {KILLED_STEP} to start")
         before_kill()
+        wait_for(lambda: running() and KILLED_STEP in steps(
+            instance, run.run_id, dg.DagsterEventType.STEP_START)
+            and steps_in_progress(instance, run.run_id), 300,
+            f"a step in progress once {KILLED_STEP} has started", poll=0.1)
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
         assert steps_in_progress(instance, run.run_id)  # killed mid-step
@@ -151,12 +155,15 @@ def sensor_runs(instance: dg.DagsterInstance, *statuses: dg.DagsterRunStatus) ->
         tags={"dagster/sensor_name": "landing_files_sensor"}, statuses=list(statuses))))
 
 
-def test_run_monitoring_fails_a_run_killed_under_a_running_daemon_and_the_queued_run_launches(
+def test_run_monitoring_fails_a_run_killed_under_a_running_daemon_and_the_sensors_run_launches(
         instance_home, pipeline_env, tmp_path):
     """With the daemon running (as in ``dagster dev``) nobody touches the instance: while a
-    pipeline run is in progress a new day lands and the sensor's ingest run queues behind it
-    (one run at a time); the pipeline is killed mid-step; run monitoring finds the dead worker
-    and fails its run, which frees the slot, and the queued run launches and succeeds."""
+    pipeline run is in progress a new day lands; the pipeline is killed mid-step; run monitoring
+    finds the dead worker and fails its run, which frees the one run slot, and the sensor's run
+    for the new day launches and succeeds. Whether the sensor ticks before or after monitoring
+    fails the dead run depends on the daemon's timing (sensor every 60 s, monitoring every 30 s);
+    either way the sensor's run starts only once the dead run has ended (queued behind it when it
+    ticked first)."""
     daemon_log = tmp_path / "daemon.log"
     done = (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
     with dg.DagsterInstance.get() as instance, dagster_daemon(daemon_log) as daemon:
@@ -169,17 +176,17 @@ def test_run_monitoring_fails_a_run_killed_under_a_running_daemon_and_the_queued
                          "the sensor's first run", poll=2)[0]
         assert first.status == dg.DagsterRunStatus.SUCCESS, daemon_log.read_text()[-3000:]
 
-        def new_day_queued_behind_the_pipeline():
+        def new_day_lands():
             subprocess.run(
                 [sys.executable, "-m", "dagster_project.simulator", "--out", str(pipeline_env.landing),
                  "--truth-out", str(pipeline_env.truth), "--advance-days", "1", "--quiet"],
                 check=True, capture_output=True)
-            wait_for(lambda: alive() and sensor_runs(instance, dg.DagsterRunStatus.QUEUED), 180,
-                     "the sensor's run for the new day to queue", poll=2)
 
-        killed, pid = kill_pipeline_mid_step(tmp_path, before_kill=new_day_queued_behind_the_pipeline)
+        killed, pid = kill_pipeline_mid_step(tmp_path, before_kill=new_day_lands)
         assert killed.status == dg.DagsterRunStatus.STARTED
-        queued = sensor_runs(instance, dg.DagsterRunStatus.QUEUED)[0]
+        queued = wait_for(lambda: alive() and [r for r in instance.get_runs(dg.RunsFilter(
+            tags={"dagster/sensor_name": "landing_files_sensor"})) if r.run_id != first.run_id],
+            300, "the sensor's run for the new day", poll=2)[0]
 
         wait_for(lambda: alive() and instance.get_run_by_id(queued.run_id).is_finished,
                  420, "the queued run to finish", poll=2)
