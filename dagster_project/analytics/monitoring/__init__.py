@@ -1,16 +1,16 @@
 """Monitoring: anomaly detection over the catalog's metric series, typed patterns."""
 
-from dagster_project.analytics.monitoring.baseline import (
+from .baseline import (
                                                            BaselineSettings,
                                                            history_start,
                                                            robust_baseline,
 )
-from dagster_project.analytics.monitoring.calibration import (
+from .calibration import (
                                                            combine_scores,
                                                            empirical_score,
                                                            gaussian_score,
 )
-from dagster_project.analytics.monitoring.detect import (
+from .detect import (
                                                            DETECTORS,
                                                            SCHEMA,
                                                            DetectionSettings,
@@ -20,16 +20,16 @@ from dagster_project.analytics.monitoring.detect import (
                                                            fit_models,
                                                            model_scores,
 )
-from dagster_project.analytics.monitoring.metric_catalog import METRICS, MonitoredMetric, metric
-from dagster_project.analytics.monitoring.patterns import (
+from .metric_catalog import METRICS, MonitoredMetric, metric
+from .patterns import (
                                                            PATTERNS,
                                                            PatternSettings,
                                                            classify,
                                                            mann_kendall,
 )
-from dagster_project.analytics.monitoring.series import regular_grid, series_sql
-from dagster_project.analytics.monitoring.status import STATUS_CODES, status_table
-from dagster_project.analytics.monitoring.vectors import FAMILIES, family_vectors
+from .series import regular_grid, series_sql
+from .status import STATUS_CODES, status_table
+from .vectors import FAMILIES, family_vectors
 
 __all__ = [
                                                            "DETECTORS",

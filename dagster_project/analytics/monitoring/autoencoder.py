@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from dagster_project.analytics.monitoring.calibration import empirical_score
+from .calibration import empirical_score
 
 
 def _network(d: int) -> torch.nn.Sequential:

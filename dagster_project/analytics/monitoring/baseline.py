@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from dagster_project.analytics.monitoring.calibration import gaussian_score
+from .calibration import gaussian_score
 
 STEP_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 MAD_TO_SD = 1.4826

@@ -25,19 +25,19 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from dagster_project.analytics.monitoring.autoencoder import AutoencoderModel
-from dagster_project.analytics.monitoring.baseline import (
+from .autoencoder import AutoencoderModel
+from .baseline import (
     STEP_SECONDS,
     BaselineSettings,
     robust_baseline,
     score_threshold,
     upper_bound,
 )
-from dagster_project.analytics.monitoring.calibration import combine_scores
-from dagster_project.analytics.monitoring.isolation import IsolationModel
-from dagster_project.analytics.monitoring.patterns import PatternSettings, classify
-from dagster_project.analytics.monitoring.status import STATUS_CODES
-from dagster_project.analytics.monitoring.vectors import FAMILIES, family_vectors
+from .calibration import combine_scores
+from .isolation import IsolationModel
+from .patterns import PatternSettings, classify
+from .status import STATUS_CODES
+from .vectors import FAMILIES, family_vectors
 
 DETECTORS = ("robust_baseline", "isolation_forest", "autoencoder", "combined")
 SCHEMA = {"anomaly_id": pl.String, "metric": pl.String, "entity": pl.String,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.ensemble import IsolationForest
 
-from dagster_project.analytics.monitoring.calibration import empirical_score
+from .calibration import empirical_score
 
 
 @dataclass

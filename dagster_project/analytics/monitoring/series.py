@@ -11,7 +11,7 @@ import datetime as dt
 
 import polars as pl
 
-from dagster_project.analytics.monitoring.metric_catalog import MonitoredMetric
+from .metric_catalog import MonitoredMetric
 
 STEP = {"minute": "1m", "hour": "1h", "day": "1d"}
 #: metrics whose mart has no row for a step without activity: a missing step is 0, not a gap

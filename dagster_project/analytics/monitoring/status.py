@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from dagster_project.analytics.experiments.status import OK
+from ..experiments.status import OK
 
 STATUS_CODES: dict[str, str] = {
     OK: "scored; the point is flagged (score at or above the threshold)",

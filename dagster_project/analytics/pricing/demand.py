@@ -31,9 +31,9 @@ import lightgbm as lgb
 import numpy as np
 import polars as pl
 
-from dagster_project.analytics.pricing.elasticity import usable_cells
-from dagster_project.analytics.pricing.features import control_names, demand_controls
-from dagster_project.analytics.pricing.status import OK, STATUS_CODES
+from .elasticity import usable_cells
+from .features import control_names, demand_controls
+from .status import OK, STATUS_CODES
 
 SEASON_WEEKS = 52
 FULL_WEEK_EXPOSURE = 7.0

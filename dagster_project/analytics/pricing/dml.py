@@ -30,9 +30,9 @@ from scipy import stats
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.model_selection import KFold
 
-from dagster_project.analytics.pricing.elasticity import SCHEMA, classify, usable_cells
-from dagster_project.analytics.pricing.features import demand_controls
-from dagster_project.analytics.pricing.status import OK, STATUS_CODES
+from .elasticity import SCHEMA, classify, usable_cells
+from .features import demand_controls
+from .status import OK, STATUS_CODES
 
 SCORE = "DML score (HC0-type)"
 

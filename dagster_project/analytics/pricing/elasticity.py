@@ -35,9 +35,9 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from dagster_project.analytics.pricing.features import control_names, demand_controls
-from dagster_project.analytics.pricing.poisson import fit_poisson
-from dagster_project.analytics.pricing.status import OK, STATUS_CODES
+from .features import control_names, demand_controls
+from .poisson import fit_poisson
+from .status import OK, STATUS_CODES
 
 METHODS = ("observational", "experiment", "combined", "dml")
 CLASSES = ("elastic", "inelastic", "undetermined")

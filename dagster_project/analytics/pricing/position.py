@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from dagster_project.analytics.pricing.guardrails import POSITIONS, Guardrails
-from dagster_project.analytics.pricing.status import OK, STATUS_CODES
+from .guardrails import POSITIONS, Guardrails
+from .status import OK, STATUS_CODES
 
 
 def competitive_position(list_prices: pl.DataFrame, competitors: pl.DataFrame,

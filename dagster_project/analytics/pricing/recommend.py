@@ -34,9 +34,9 @@ import hashlib
 import polars as pl
 from scipy.special import ndtr
 
-from dagster_project.analytics.pricing.guardrails import Guardrails
-from dagster_project.analytics.pricing.simulate import outcomes
-from dagster_project.analytics.pricing.status import OK
+from .guardrails import Guardrails
+from .simulate import outcomes
+from .status import OK
 
 ACTIONS = ("increase", "hold", "value_optimization")
 VALUE_SUGGESTION = ("keep the list price; capture price-sensitive demand with packaging (a "

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from dagster_project.analytics.pricing.status import OK
+from .status import OK
 
 CANDIDATE_STEPS = (-0.2, -0.15, -0.1, -0.05, 0.0, 0.05, 0.1, 0.15, 0.2)
 
