@@ -3,9 +3,9 @@
 import dagster as dg
 import polars as pl
 
-from dagster_project.analytics.experiments.status import contract_breaches
 from dagster_project.analytics.pricing import load_guardrails
 from dagster_project.metadata import markdown_table
+from dagster_project.status_checks import status_contract_check
 from dagster_project.warehouse import Warehouse
 
 CHECKED = {
@@ -14,20 +14,6 @@ CHECKED = {
                               "expected_revenue_change", "revenue_change_ci_lower",
                               "revenue_change_ci_upper"],
 }
-
-
-def _check(table: str):
-    @dg.asset_check(asset=["analytics", table], name=f"{table}_statuses_hold",
-                    description=f"Rows of analytics.{table} with status ok have finite "
-                    f"{', '.join(CHECKED[table])}; every other row has them null.")
-    def check(warehouse: Warehouse) -> dg.AssetCheckResult:
-        df = warehouse.read(f"select * from analytics.{table}")
-        breaches = contract_breaches(df, CHECKED[table])
-        return dg.AssetCheckResult(passed=breaches.height == 0, metadata={
-            "breaching_rows": breaches.height,
-            "sample": dg.MetadataValue.md(markdown_table(breaches.head(5)))})
-
-    return check
 
 
 def guardrail_breaches(recs: pl.DataFrame, max_step: float) -> pl.DataFrame:
@@ -58,4 +44,4 @@ def price_recommendations_within_guardrails(warehouse: Warehouse) -> dg.AssetChe
         "breaching_rows": bad.height, "sample": dg.MetadataValue.md(markdown_table(bad.head(5)))})
 
 
-pricing_checks = [_check(t) for t in CHECKED] + [price_recommendations_within_guardrails]
+pricing_checks = [status_contract_check(t, c) for t, c in CHECKED.items()] + [price_recommendations_within_guardrails]
