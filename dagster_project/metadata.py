@@ -33,6 +33,15 @@ def table_metadata(
     }
 
 
+def preview_metadata(session, table: str, rows: int = PREVIEW_ROWS) -> dg.MetadataValue:
+    """A markdown preview of the first ``rows`` rows of a warehouse table or view, read through
+    ``session`` (a ``WarehouseSession``)."""
+    from dagster_project.warehouse import qualified
+
+    return dg.MetadataValue.md(markdown_table(
+        session.read(f"select * from {qualified(table)} limit {int(rows)}")))
+
+
 def markdown_table(df: pl.DataFrame, float_digits: int = 4) -> str:
     """A GitHub-flavoured markdown table of ``df`` (floats rounded for reading)."""
     if df.width == 0:

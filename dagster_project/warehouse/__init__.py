@@ -32,11 +32,11 @@ RAW_LOADS = "raw_loads"  # the lock ingest takes shared and a dbt build exclusiv
 def _postgres(w: Warehouse) -> ContextManager[WarehouseSession]:
     if not w.postgres_dsn:
         raise ValueError("the postgres warehouse needs postgres_dsn (settings: BI_PG_*)")
-    return PostgresSession.open(w.postgres_dsn)
+    return PostgresSession.open(w.postgres_dsn, w.read_only)
 
 
 _BACKENDS: dict[str, Callable[[Warehouse], ContextManager[WarehouseSession]]] = {
-    "duckdb": lambda w: DuckDBSession.open(w.duckdb_path, w.duckdb_memory_limit),
+    "duckdb": lambda w: DuckDBSession.open(w.duckdb_path, w.duckdb_memory_limit, w.read_only),
     "postgres": _postgres,
 }
 
@@ -48,13 +48,16 @@ class Warehouse(dg.ConfigurableResource):
     duckdb_path: str = "data/warehouse.duckdb"
     duckdb_memory_limit: str | None = None  # e.g. "1.5GB"; None: DuckDB's default (80% of RAM)
     postgres_dsn: str | None = None
+    # sessions refuse writes (the notebooks' warehouse): DuckDB opens the file read-only, so
+    # other processes may read it too; PostgreSQL runs every transaction READ ONLY
+    read_only: bool = False
 
     @classmethod
-    def from_settings(cls, settings) -> Warehouse:
+    def from_settings(cls, settings, read_only: bool = False) -> Warehouse:
         """The warehouse ``settings`` (``dagster_project.settings.Settings``) describe."""
         return cls(backend=settings.warehouse_backend, duckdb_path=str(settings.duckdb_path),
                    duckdb_memory_limit=settings.duckdb_memory_limit,
-                   postgres_dsn=settings.postgres_dsn)
+                   postgres_dsn=settings.postgres_dsn, read_only=read_only)
 
     @contextlib.contextmanager
     def session(self) -> Iterator[WarehouseSession]:

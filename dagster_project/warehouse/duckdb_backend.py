@@ -27,8 +27,10 @@ class DuckDBSession(WarehouseSession):
 
     @classmethod
     @contextlib.contextmanager
-    def open(cls, path: str, memory_limit: str | None = None) -> Iterator[DuckDBSession]:
-        con = duckdb.connect(path, config={"memory_limit": memory_limit} if memory_limit else {})
+    def open(cls, path: str, memory_limit: str | None = None,
+             read_only: bool = False) -> Iterator[DuckDBSession]:
+        con = duckdb.connect(path, read_only=read_only,
+                             config={"memory_limit": memory_limit} if memory_limit else {})
         try:
             con.execute("begin transaction")
             yield cls(con)

@@ -72,8 +72,9 @@ class PostgresSession(WarehouseSession):
 
     @classmethod
     @contextlib.contextmanager
-    def open(cls, dsn: str) -> Iterator[PostgresSession]:
+    def open(cls, dsn: str, read_only: bool = False) -> Iterator[PostgresSession]:
         con = psycopg.connect(dsn, application_name="bi-warehouse")
+        con.read_only = read_only  # every transaction of the session: writes are refused
         try:
             con.execute("set time zone 'UTC'")
             con.execute("set datestyle to 'ISO, YMD'")

@@ -127,3 +127,14 @@ def test_parallel_sessions_creating_the_same_schema_and_table_both_succeed(pg_ds
         t.join(timeout=30)
     assert errors == []
     assert sorted(wh.read("select k from ops.shared")["k"].to_list()) == ["1", "2"]
+
+
+def test_read_only_warehouse_reads_and_refuses_every_write(wh):
+    wh.write("marts.t", frame([1, 2], [1.0, 2.0]))
+    reader = wh.model_copy(update={"read_only": True})
+    assert reader.read("select id from marts.t order by id")["id"].to_list() == [1, 2]
+    with pytest.raises(Exception, match="(?i)read.only"):
+        reader.write("marts.t", frame([9], [9.0]))
+    with pytest.raises(Exception, match="(?i)read.only"):
+        reader.execute("delete from marts.t")
+    assert wh.read("select count(*) as n from marts.t")["n"].item() == 2

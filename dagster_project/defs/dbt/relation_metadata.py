@@ -1,4 +1,5 @@
-"""Row counts and column schemas of the relations a dbt run built, read through the Warehouse.
+"""Row counts, column schemas and previews of the relations a dbt run built, read through the
+Warehouse.
 
 Read once dbt has exited, in one warehouse session, so the queries follow the warehouse the
 pipeline writes to (DuckDB file or PostgreSQL) whatever target the manifest was parsed with, and
@@ -15,6 +16,7 @@ from typing import Any
 
 import dagster as dg
 
+from dagster_project.metadata import preview_metadata
 from dagster_project.warehouse import Warehouse, qualified
 
 TABLE_NAME = "dagster/table_name"
@@ -43,8 +45,9 @@ def relation_of(manifest: Mapping[str, Any], unique_id: str) -> Relation | None:
 
 
 def relation_metadata(warehouse: Warehouse, relations: list[Relation]) -> dict[str, dict]:
-    """``unique_id`` -> ``dagster/table_name``, ``dagster/column_schema`` and, for tables,
-    ``dagster/row_count``: two queries for all relations."""
+    """``unique_id`` -> ``dagster/table_name``, ``dagster/column_schema``, a ``preview`` of the
+    first rows and, for tables, ``dagster/row_count``: two queries for all relations' columns and
+    counts, one per relation for its preview (a view's runs its query with a limit)."""
     if not relations:
         return {}
     placeholders = ", ".join("(?, ?)" for _ in relations)
@@ -62,6 +65,9 @@ def relation_metadata(warehouse: Warehouse, relations: list[Relation]) -> dict[s
         counts = s.read(" union all ".join(
             f"select {i} as i, count(*) as n from {qualified(r.table)}"
             for i, r in enumerate(counted))) if counted else None
+        built = {(schema, name) for schema, name, *_ in columns.iter_rows()}
+        previews = {r.unique_id: preview_metadata(s, r.table) for r in relations
+                    if (r.schema, r.name) in built}
     rows = dict(zip(counts["i"], counts["n"])) if counts is not None else {}
     by_table: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for schema, name, column, dtype, _ in columns.iter_rows():
@@ -72,6 +78,8 @@ def relation_metadata(warehouse: Warehouse, relations: list[Relation]) -> dict[s
             dg.TableColumn(c, t, description=r.descriptions.get(c) or None)
             for c, t in by_table.get((r.schema, r.name), [])])
         out[r.unique_id] = {TABLE_NAME: r.table, "dagster/column_schema": schema}
+        if r.unique_id in previews:
+            out[r.unique_id]["preview"] = previews[r.unique_id]
     for i, r in enumerate(counted):
         if i in rows:
             out[r.unique_id]["dagster/row_count"] = int(rows[i])

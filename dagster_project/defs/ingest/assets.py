@@ -19,6 +19,7 @@ from dagster_project.domains import domain
 from dagster_project.ingest.load import ingest_table
 from dagster_project.ingest.rejections import pending_rejections, rejection_alerts
 from dagster_project.ingest.summary import files_markdown, rejected_markdown, rules_summary
+from dagster_project.metadata import preview_metadata
 from dagster_project.settings import get_settings
 from dagster_project.warehouse import Warehouse
 
@@ -84,6 +85,7 @@ def build_ingest_asset(table_name: str) -> dg.AssetsDefinition:
             report = ingest_table(session, table_name, landing)
             pending = pending_rejections(session, table_name)
             alerts = write_alert_events(session, rejection_alerts(table_name, pending))
+            preview = preview_metadata(session, f"raw.{table_name}")
         metadata = {
             "dagster/row_count": report.raw_row_count,
             "rows_read": report.rows_read,
@@ -94,6 +96,7 @@ def build_ingest_asset(table_name: str) -> dg.AssetsDefinition:
             "files_rejected": len(report.rejected),
             "files": dg.MetadataValue.md(files_markdown(report)),
             "dagster/column_schema": schema,
+            "preview": preview,
         }
         context.log.info(
             f"raw.{table_name}: {len(report.files)} files, {report.rows_loaded} rows loaded, "
