@@ -101,7 +101,18 @@ def _sql_type(t: pl.DataType) -> str:
     return "timestamp"
 
 
-@dg.job(description="Register an experiment: validate it (weights sum to 1, control named, "
+# the Launchpad opens with this config: a two-arm conversion test to edit; name and hypothesis
+# are left empty, so launching it unedited is refused
+REGISTER_LAUNCHPAD = {"ops": {"register_experiment_op": {"config": {
+    "name": "", "hypothesis": "", "kind": "feature", "unit_type": "user",
+    "primary_metric": "conversion", "secondary_metrics": [],
+    "variants": [{"name": "control", "weight": 0.5}, {"name": "treatment", "weight": 0.5}],
+    "control": "control", "alpha": 0.05, "power": 0.8, "mde": 0.1, "baseline": 0.1,
+    "baseline_sd": None, "client_id": None, "prior_mean": None, "prior_sd": None,
+    "start_date": None, "end_date": None}}}}
+
+
+@dg.job(config=REGISTER_LAUNCHPAD, description="Register an experiment: validate it (weights sum to 1, control named, "
         "metrics known, a prior given by mean and sd), compute the required sample and append "
         "it to "
         "analytics.experiment_registry; refuses bad definitions with the reasons. Re-materialize "

@@ -31,6 +31,7 @@ def apply_alert_rules_op(context: dg.OpExecutionContext, config: ApplyRulesConfi
                          warehouse: Warehouse) -> None:
     """Validate the rules file; when it differs from the applied version, record it in
     ``ops.alert_rule_sets`` and ``ops.alert_rules`` and audit the change."""
+    require_actor(config.actor)
     try:
         rules = load_rules(config.path)
     except RulesError as e:
@@ -47,7 +48,24 @@ def apply_alert_rules_op(context: dg.OpExecutionContext, config: ApplyRulesConfi
                                      rule_rows(rules)))})
 
 
-@dg.job(description="Validate the alert rules file (unknown metric or channel, bad threshold, "
+def require_actor(actor: str) -> None:
+    """dg.Failure unless someone is named: every change is audited under its actor."""
+    if not actor.strip():
+        raise dg.Failure(description="actor is empty: name who acts (recorded in the audit log)")
+
+
+# the Launchpad opens with these configs; the people and the alert are left empty, so launching
+# one unedited is refused
+APPLY_RULES_LAUNCHPAD = {"ops": {"apply_alert_rules_op": {"config": {
+    "path": str(RULES_FILE), "actor": ""}}}}
+
+
+def alert_action_launchpad(op_name: str) -> dict:
+    return {"ops": {op_name: {"config": {"alert_key": "", "actor": "", "note": ""}}}}
+
+
+@dg.job(config=APPLY_RULES_LAUNCHPAD,
+        description="Validate the alert rules file (unknown metric or channel, bad threshold, "
         "cron or duration: every problem listed) and apply it: ops.alert_rule_sets, "
         "ops.alert_rules, and an audit.audit_log entry with the rules before and after.")
 def apply_alert_rules():
@@ -67,6 +85,7 @@ TRANSITIONS = {"acknowledged": ("open",), "resolved": ("open", "acknowledged")}
 def set_status(warehouse: Warehouse, config: AlertActionConfig, target: str) -> dict:
     """Move an alert to ``target`` with a note, audited; dg.Failure for an unknown alert or a
     transition that :data:`TRANSITIONS` does not allow."""
+    require_actor(config.actor)
     with warehouse.session() as s:
         ensure_tables(s)
         found = s.read(f"select * from {ALERTS} where alert_key = ?", [config.alert_key])
@@ -99,13 +118,15 @@ def resolve_alert_op(context: dg.OpExecutionContext, config: AlertActionConfig,
     context.add_output_metadata(set_status(warehouse, config, "resolved"))
 
 
-@dg.job(description="Acknowledge an alert with a note (audited): later occurrences are counted "
+@dg.job(config=alert_action_launchpad("acknowledge_alert_op"),
+        description="Acknowledge an alert with a note (audited): later occurrences are counted "
         "but not sent, except an escalation.")
 def acknowledge_alert():
     acknowledge_alert_op()
 
 
-@dg.job(description="Resolve an alert with a note (audited); its next occurrence reopens it.")
+@dg.job(config=alert_action_launchpad("resolve_alert_op"),
+        description="Resolve an alert with a note (audited); its next occurrence reopens it.")
 def resolve_alert():
     resolve_alert_op()
 
@@ -121,6 +142,7 @@ def redeliver_dead_letters_op(context: dg.OpExecutionContext, config: RedeliverC
                               warehouse: Warehouse) -> None:
     """Set dead letters back to pending with a fresh attempt budget (the next delivery pass
     sends them with their original idempotency keys)."""
+    require_actor(config.actor)
     with warehouse.session() as s:
         rules = applied_rules(s)
         if rules is None:

@@ -73,7 +73,15 @@ def review_pricing_proposal_op(context: dg.OpExecutionContext, config: ReviewCon
                                  "effective_date": str(p["effective_date"] or "")})
 
 
-@dg.job(description="An admin approves or rejects a pricing proposal. Config (Launchpad): "
+# the Launchpad opens with this config: fill in the proposal and the reviewer (left empty, so
+# launching it unedited is refused, and the refusal audited)
+REVIEW_LAUNCHPAD = {"ops": {"review_pricing_proposal_op": {"config": {
+    "proposal_id": "", "decision": "approve", "reviewer": "", "notes": "",
+    "notice_days": DEFAULT_NOTICE_DAYS}}}}
+
+
+@dg.job(config=REVIEW_LAUNCHPAD,
+        description="An admin approves or rejects a pricing proposal. Config (Launchpad): "
         "ops: {review_pricing_proposal_op: {config: {proposal_id, decision: approve|reject, "
         "reviewer, notes (required to reject), notice_days (30)}}}. Only pending proposals can "
         "be decided, once; every decision and refusal goes to audit.audit_log; an approval takes "
