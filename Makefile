@@ -7,9 +7,11 @@ SEED ?= 42
 PORT ?= 3000
 export DAGSTER_HOME := $(CURDIR)/.dagster
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
+# dg (dev, check) warns unless the project's venv is the active one
+DG := VIRTUAL_ENV=$(CURDIR)/.venv .venv/bin/dg
 
 .PHONY: install prepare run dev test test-fast bench lint clean contract retract \
-	pg-up pg-down pg-roles run-postgres dev-postgres retract-postgres
+	pg-up pg-down pg-roles run-postgres dev-postgres retract-postgres check screenshots
 
 $(STAMP): pyproject.toml
 	python3 -m venv .venv
@@ -75,11 +77,19 @@ retract-postgres: install
 
 ## dev-postgres: the Dagster UI over the PostgreSQL warehouse and instance
 dev-postgres: pg-roles prepare .dagster-pg/dagster.yaml
-	$(PG_ENV) .venv/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(PORT)
+	$(PG_ENV) $(DG) dev --host 127.0.0.1 --port $(PORT)
 
-## dev: the Dagster UI on http://127.0.0.1:$(PORT)
+## dev: the Dagster UI on http://127.0.0.1:$(PORT) (`dg dev`: the webserver and the daemon)
 dev: prepare
-	.venv/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(PORT)
+	$(DG) dev --host 127.0.0.1 --port $(PORT)
+
+## check: load every definition and validate it (`dg check defs`)
+check: prepare
+	$(DG) check defs
+
+## screenshots: re-take the README's pictures (docs/img/*.png) with the browser test
+screenshots: prepare
+	BI_SCREENSHOT_DIR=$(CURDIR)/docs/img $(PY) -m pytest -q tests/integration/test_dagster_ui.py
 
 ## test: the whole suite (unit + integration)
 test: prepare

@@ -1,8 +1,15 @@
-"""`make dev`'s webserver serves the whole asset graph, grouped by domain, every asset described."""
+"""`make dev`'s webserver serves the whole asset graph, grouped by domain, every asset described;
+in headless Chromium an analyst finds every group in the catalogue, an analytics asset's plot
+and the review job's Launchpad config.
+
+Screenshots go to ``$BI_SCREENSHOT_DIR`` (``make screenshots`` sets it to ``docs/img``, the
+README's pictures), otherwise into the test's temporary folder.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -10,12 +17,19 @@ import sys
 import time
 from pathlib import Path
 
+import dagster as dg
 import httpx
 import pytest
+
+from dagster_project.domains import DOMAINS
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
+LOCATION = "dagster_project.definitions"  # workspace.yaml's module
+PLOTTED = dg.AssetKey(["analytics", "experiment_monitor"])  # an analytics asset with a plot
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+WAIT_S = 60
 ASSET_NODES = """
 { assetNodes { assetKey { path } groupName description } }
 """
@@ -27,10 +41,26 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def webserver(pipeline_env):
+@pytest.fixture(scope="module")
+def materialized(module_pipeline_env):
+    """The plotted asset and everything upstream of it, materialized on tiny data."""
+    from dagster_project.definitions import defs
+
+    d = defs()
+    keys = dg.AssetSelection.assets(PLOTTED).upstream().required_multi_asset_neighbors().resolve(
+        d.resolve_asset_graph())
+    result = d.resolve_implicit_global_asset_job_def().execute_in_process(
+        instance=dg.DagsterInstance.get(), asset_selection=list(keys))
+    assert result.success
+    return module_pipeline_env
+
+
+@pytest.fixture(scope="module")
+def webserver(materialized):
     port = free_port()
     webserver_bin = Path(sys.executable).parent / "dagster-webserver"
+    (materialized.dagster_home / "dagster.yaml").write_text(
+        "telemetry:\n  enabled: false\nnux:\n  enabled: false\n")  # no welcome modal
     proc = subprocess.Popen(
         [str(webserver_bin), "-w", str(ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)],
         cwd=ROOT,
@@ -58,17 +88,21 @@ def webserver(pipeline_env):
         proc.wait(timeout=30)
 
 
-def test_webserver_serves_every_asset_grouped_and_described(webserver):
+def asset_nodes(webserver) -> list[dict]:
     deadline = time.monotonic() + 60
     while True:  # the code location loads in the background after the server answers
         body = httpx.post(f"{webserver}/graphql", json={"query": ASSET_NODES}, timeout=30).json()
         nodes = (body.get("data") or {}).get("assetNodes") or []
         if nodes or time.monotonic() > deadline:
-            break
+            return nodes
         time.sleep(2)
+
+
+def test_webserver_serves_every_asset_grouped_and_described(webserver):
+    nodes = asset_nodes(webserver)
     keys = {"/".join(n["assetKey"]["path"]) for n in nodes}
     assert "raw/conversions" in keys and "marts/fct_revenue_daily" in keys
-    assert {n["groupName"] for n in nodes} >= {"ingest", "usage", "revenue", "subscriptions", "performance", "experiments"}
+    assert {n["groupName"] for n in nodes} == set(DOMAINS)
     from dagster_project.definitions import defs
 
     assert keys == {s.key.to_user_string() for s in defs().resolve_all_asset_specs()}
@@ -76,3 +110,89 @@ def test_webserver_serves_every_asset_grouped_and_described(webserver):
         "/".join(n["assetKey"]["path"]) for n in nodes if not (n["description"] or "").strip()
     ]
     assert not undescribed
+
+
+@pytest.fixture(scope="module")
+def browser(webserver, tmp_path_factory):
+    """Headless Chromium driven by chromedriver (Debian's chromium and chromium-driver)."""
+    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
+        pytest.skip("chromium / chromium-driver not installed (.ci/run installs them)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--window-size=1600,1000",
+                f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    asset_nodes(webserver)  # the code location has loaded
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory) -> Path:
+    folder = Path(os.environ.get("BI_SCREENSHOT_DIR") or tmp_path_factory.mktemp("screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def wait_for_text(driver, *texts: str) -> str:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, WAIT_S).until(
+        lambda d: all(t in d.find_element(By.TAG_NAME, "body").text for t in texts))
+    return driver.find_element(By.TAG_NAME, "body").text
+
+
+def test_asset_catalogue_lists_every_group(webserver, browser, screenshots):
+    from collections import Counter
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from dagster_project.definitions import defs
+
+    expected = Counter(s.group_name for s in defs().resolve_all_asset_specs())
+    browser.set_window_size(1600, 9000)  # tall enough that the virtualized table renders every row
+    try:
+        browser.get(f"{webserver}/assets")
+        WebDriverWait(browser, WAIT_S).until(lambda d: d.find_element(
+            By.TAG_NAME, "body").text.count(LOCATION) == expected.total())  # one per asset row
+        lines = browser.find_element(By.TAG_NAME, "body").text.splitlines()
+    finally:
+        browser.set_window_size(1600, 1000)
+    # each row names its group on a line of its own
+    assert Counter(line for line in lines if line in DOMAINS) == expected
+    assert set(expected) == set(DOMAINS)
+    browser.get(f"{webserver}/asset-groups")  # the asset graph, grouped by domain
+    wait_for_text(browser, "Global asset lineage", *DOMAINS)
+    time.sleep(2)  # the graph's layout settles after the names appear
+    browser.save_screenshot(str(screenshots / "asset_graph.png"))
+
+
+def test_analytics_asset_page_shows_its_plot(webserver, browser, screenshots):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(f"{webserver}/assets/{PLOTTED.to_user_string()}")
+    wait_for_text(browser, "Metadata", "Row count")
+    row = browser.find_element(By.XPATH, "//tr[td[normalize-space()='plot']]")
+    row.find_element(By.XPATH, ".//*[contains(text(), 'Show Markdown')]").click()
+    WebDriverWait(browser, WAIT_S).until(lambda d: d.execute_script(
+        "const i = document.querySelector(\"img[src^='data:image/png']\");"
+        "return i !== null && i.complete && i.naturalWidth > 0"))  # decoded, not a broken image
+    time.sleep(1)  # the dialog fades in
+    browser.save_screenshot(str(screenshots / "analytics_asset.png"))
+
+
+def test_review_job_launchpad_shows_its_default_config(webserver, browser):
+    browser.get(f"{webserver}/locations/{LOCATION}/jobs/review_pricing_proposal/playground")
+    text = wait_for_text(browser, "review_pricing_proposal_op:")
+    for line in ("decision: approve", "notice_days: 30", "proposal_id: ''", "reviewer: ''"):
+        assert line in text

@@ -39,6 +39,13 @@ def test_every_asset_is_described_and_takes_group_owner_and_freshness_from_its_d
     assert {s.group_name for s in specs} == set(DOMAINS)  # no registered domain is empty
 
 
+def test_every_asset_check_explains_itself(definitions):
+    graph = definitions.resolve_asset_graph()
+    checks = [graph.get_check_spec(key) for key in graph.asset_check_keys]
+    assert len(checks) > 200  # the dbt tests and the Python checks
+    assert not [c.key.to_user_string() for c in checks if not (c.description or "").strip()]
+
+
 def test_ingest_group_has_one_asset_per_raw_table(definitions):
     keys = {s.key for s in definitions.resolve_all_asset_specs() if s.group_name == "ingest"}
     assert keys == {dg.AssetKey(["raw", t]) for t in RAW_TABLES}

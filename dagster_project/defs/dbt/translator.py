@@ -8,6 +8,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
+from dagster_project.defs.dbt.check_descriptions import describe_test
 from dagster_project.defs.dbt.relation_metadata import TABLE_NAME, relation_of
 from dagster_project.domains import DOMAINS, PLUMBING, domain
 
@@ -53,3 +54,15 @@ class BiDbtTranslator(DagsterDbtTranslator):
             owners=domain(group).owners,
             metadata={**spec.metadata, TABLE_NAME: relation_of(manifest, unique_id).table},
         ).merge_attributes(kinds={"dbt", materialized}, tags={"layer": layer})
+
+    def get_asset_check_spec(
+        self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str, project: Any
+    ) -> dg.AssetCheckSpec | None:
+        """dagster-dbt's check, described in words (``check_descriptions``)."""
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None:
+            return None
+        return dg.AssetCheckSpec(
+            name=spec.name, asset=spec.asset_key, additional_deps=spec.additional_deps,
+            metadata=spec.metadata, blocking=spec.blocking,
+            description=describe_test(manifest["nodes"][unique_id]))
