@@ -8,14 +8,23 @@ PORT ?= 3000
 export DAGSTER_HOME := $(CURDIR)/.dagster
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: install prepare run dev test test-fast bench lint clean contract retract \
+.PHONY: install prepare run dev test test-fast bench lint clean contract retract lock \
 	pg-up pg-down pg-roles run-postgres dev-postgres retract-postgres
 
-$(STAMP): pyproject.toml
+# The full dependency set is requirements.lock (`make lock` writes it from pyproject.toml's pins);
+# the project itself is installed editable on top, without resolving anything again.
+LOCK := requirements.lock
+$(STAMP): pyproject.toml $(LOCK)
 	python3 -m venv .venv
 	.venv/bin/pip install -q --upgrade pip setuptools wheel
-	.venv/bin/pip install -q -e '.[dev]'
+	.venv/bin/pip install -q -r $(LOCK)
+	.venv/bin/pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+## lock: re-resolve requirements.lock from pyproject.toml's pins (after changing a pin), then `make install`
+lock:
+	test -x $(PY) || python3 -m venv .venv
+	$(PY) -m dagster_project.devtools.lock --out $(LOCK)
 
 install: $(STAMP)
 
