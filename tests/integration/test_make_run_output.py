@@ -7,6 +7,7 @@ from the warehouse, the landing files or the Dagster instance, not by the summar
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -196,3 +197,58 @@ def test_a_failed_run_names_the_failing_assets_and_error_and_exits_non_zero(
     assert any("lock" in line.lower() for line in lines if line.startswith("  "))
     log = Path(lines[-1].removeprefix("log: "))
     assert lines[0] == lines[-1] and "Could not set lock" in log.read_text()  # the full error
+
+
+def test_dbt_docs_describe_every_model_and_column_of_the_built_warehouse(finished, tmp_path):
+    """The catalog lists the columns the warehouse really has (not only those in YAML)."""
+    env, _, _ = finished
+    dbt_dir = PROJECT_ROOT / "dbt"
+    target = tmp_path / "docs"
+    docs = subprocess.run(  # the command of `make docs`
+        [str(Path(sys.executable).with_name("dbt")), "docs", "generate", "--quiet", "--static",
+         "--project-dir", str(dbt_dir), "--profiles-dir", str(dbt_dir), "--target", "duckdb",
+         "--target-path", str(target)],
+        cwd=dbt_dir, env=os.environ | {"BI_DUCKDB_PATH": str(env.duckdb_path)},
+        capture_output=True, text=True, timeout=600, check=False)
+    assert docs.returncode == 0, docs.stdout + docs.stderr
+    assert (target / "static_index.html").stat().st_size > 0
+    manifest = json.loads((target / "manifest.json").read_text())
+    catalog = json.loads((target / "catalog.json").read_text())
+    models = {uid: n for uid, n in manifest["nodes"].items() if n["resource_type"] == "model"}
+    assert set(models) <= set(catalog["nodes"])  # every model was built
+    undocumented = [n["name"] for n in models.values() if not n["description"].strip()]
+    undocumented += [
+        f"{n['name']}.{column}" for uid, n in models.items()
+        for column in catalog["nodes"][uid]["columns"]
+        if not n["columns"].get(column, {}).get("description", "").strip()]
+    raw = {uid: s for uid, s in manifest["sources"].items() if s["source_name"] == "raw"}
+    undocumented += [  # the raw tables too (rendered from the landing contract)
+        f"raw.{s['name']}.{column}" for uid, s in raw.items()
+        for column in catalog["sources"][uid]["columns"]
+        if not s["columns"].get(column, {}).get("description", "").strip()]
+    assert not undocumented, f"no description: {', '.join(sorted(undocumented))}"
+    exposed = {e["name"]: e for e in manifest["exposures"].values()}
+    assert {e["type"] for e in exposed.values()} == {"notebook", "dashboard"}
+    for exposure in exposed.values():
+        assert exposure["description"].strip() and exposure["depends_on"]["nodes"], exposure["name"]
+
+
+def test_the_configured_export_reads_back_equal_to_the_built_warehouse(finished, tmp_path):
+    from datetime import date
+
+    from polars.testing import assert_frame_equal
+
+    from dagster_project.exports import ExportConfig, export_tables, load_config
+    from dagster_project.warehouse import Warehouse
+
+    env, _, _ = finished
+    tables = load_config(env.root).tables
+    warehouse = Warehouse(duckdb_path=str(env.duckdb_path))
+    with warehouse.session() as s:
+        manifest = export_tables(s, ExportConfig(tmp_path, tables), date(2025, 2, 19))
+    for entry in manifest["tables"]:
+        stored = env.query(f"select * from {entry['table']}")
+        assert entry["rows"] == stored.height > 0, entry["table"]
+        name = entry["table"].split(".")[1]
+        exported = pl.read_parquet(tmp_path / "2025-02-19" / f"{name}.parquet")
+        assert_frame_equal(exported.sort(stored.columns), stored.sort(stored.columns))
