@@ -70,11 +70,13 @@ def attribution(session: WarehouseSession) -> str:
 
 def experiments(session: WarehouseSession) -> str:
     """Each experiment's decision (read from its primary-metric rows) and the variants shipped."""
-    rows = session.read("select distinct experiment_id, decision, winning_variant "
+    rows = session.read("select experiment_id, decision, winning_variant "
                         "from analytics.experiment_results where is_primary")
     if rows.is_empty():
         return "no experiment read out"
-    decided = rows.unique("experiment_id").sort("experiment_id")
+    decided = rows.group_by("experiment_id").agg(
+        pl.col("decision").first(), pl.col("winning_variant").drop_nulls().first()
+    ).sort("experiment_id")
     shipped = decided.filter(pl.col("decision") == "ship")
     ship_text = ", ".join(f"{e} ({v})" for e, v in
                           shipped.select("experiment_id", "winning_variant").iter_rows())
@@ -115,12 +117,13 @@ def monitoring(session: WarehouseSession) -> str:
 
 
 def forecasting(session: WarehouseSession) -> str:
-    series = session.read("select distinct series_id, status from analytics.revenue_forecast")
-    ok = series.filter(pl.col("status") == "ok")["series_id"].n_unique()
-    others = series.filter(~pl.col("series_id").is_in(
-        series.filter(pl.col("status") == "ok")["series_id"].implode()))
-    rest = f" (the others: {counts(others.unique('series_id'), 'status')})" if others.height else ""
-    return f"revenue series with a forecast: {ok} of {series['series_id'].n_unique()}{rest}"
+    """Series with a forecast (some row ``ok``); the others by status."""
+    rows = session.read("select series_id, status from analytics.revenue_forecast")
+    series = rows.group_by("series_id").agg(
+        ok=(pl.col("status") == "ok").any(), status=pl.col("status").min())
+    others = series.filter(~pl.col("ok"))
+    rest = f" (the others: {counts(others, 'status')})" if others.height else ""
+    return f"revenue series with a forecast: {series['ok'].sum()} of {series.height}{rest}"
 
 
 def usage(session: WarehouseSession) -> str:

@@ -140,8 +140,11 @@ def test_headlines_state_what_the_warehouse_holds(finished):
         f"largest client {by_client[0]} (revenue {fmt(by_client[1])}): recommended model {model}, "
         f"top channel {top['channel']} ({top[f'share_{model}']:.1%})")
 
-    decisions = q("select experiment_id, decision, winning_variant from "
-                  "analytics.experiment_results where is_primary").unique("experiment_id")
+    primary = q("select experiment_id, decision, winning_variant from "
+                "analytics.experiment_results where is_primary")
+    assert primary.group_by("experiment_id").agg(pl.col("decision").n_unique())["decision"].max() == 1
+    decisions = primary.filter(pl.col("winning_variant").is_not_null() | (pl.col("decision") != "ship")
+                               ).unique("experiment_id")
     assert heads["experiments"].startswith(f"{decisions.height} experiments: ")
     for decision, n in decisions["decision"].value_counts().iter_rows():
         assert f"{decision} {n}" in heads["experiments"]
