@@ -7,8 +7,16 @@ One module per concept: ``formatting`` (the one rounding and writing of a number
 ranking and the cap).
 """
 
-from .build import BUILDERS, SCHEMA, InsightInputs, InsightSettings, build_insights, rank_insights, render_kind
-from .formatting import FORMATS, shown, text
+from .build import (
+    BUILDERS,
+    SCHEMA,
+    InsightInputs,
+    InsightSettings,
+    build_insights,
+    rank_insights,
+    render_kind,
+)
+from .formatting import FORMATS, literal, shown, text
 from .rules import METRIC_TYPES, InsightKind, load_kinds
 from .templates import placeholders, render
 
@@ -21,6 +29,7 @@ __all__ = [
     "InsightKind",
     "InsightSettings",
     "build_insights",
+    "literal",
     "load_kinds",
     "placeholders",
     "rank_insights",
