@@ -6,8 +6,9 @@ import polars as pl
 from pydantic import Field
 
 from dagster_project.analytics import insights as ins
+from dagster_project.defs.insights.plots import insight_mix
 from dagster_project.domains import domain
-from dagster_project.metadata import markdown_table, table_metadata
+from dagster_project.metadata import markdown_table, png_markdown, table_metadata
 from dagster_project.settings import get_settings
 from dagster_project.warehouse import Warehouse
 
@@ -77,8 +78,9 @@ def insights(context: dg.AssetExecutionContext, config: InsightsConfig, warehous
     kinds = df.group_by("insight_kind", "metric_type").agg(pl.len().alias("insights"),
                                                            pl.col("client_id").n_unique().alias("clients"))
     context.log.info(f"insights: {df.height} for {df['client_id'].n_unique()} clients")
+    plot = {"insight_mix": png_markdown(insight_mix(df), "insights per kind")} if df.height else {}
     return dg.MaterializeResult(metadata={
-        **table_metadata(df, COLUMNS),
+        **table_metadata(df, COLUMNS), **plot,
         "kinds": dg.MetadataValue.md(markdown_table(kinds.sort("insight_kind"))),
         "top_insights": dg.MetadataValue.md(markdown_table(
             df.filter(pl.col("rank") == 1).head(10).select("client_id", "sentence", "confidence", "impact_level")))})
