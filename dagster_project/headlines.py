@@ -141,6 +141,17 @@ def performance(session: WarehouseSession) -> str:
     return f"overall {health}: {reason}"
 
 
+def insights(session: WarehouseSession) -> str:
+    """How many insights for how many clients, by impact; the first-ranked high-impact one."""
+    rows = session.read("select client_id, rank, impact_level, sentence from analytics.insights")
+    if rows.is_empty():
+        return "no insight had enough evidence"
+    top = rows.filter(pl.col("impact_level") == "high").sort(["rank", "client_id"], nulls_last=True)
+    lead = f"; e.g. {top['client_id'][0] or 'platform'}: {top['sentence'][0]}" if top.height else ""
+    return (f"insights: {rows.height:,} for {rows['client_id'].drop_nulls().n_unique():,} clients "
+            f"({counts(rows, 'impact_level')}){lead}")
+
+
 HEADLINES: dict[str, Headline] = {
     "revenue": revenue,
     "subscriptions": subscriptions,
@@ -152,6 +163,7 @@ HEADLINES: dict[str, Headline] = {
     "forecasting": forecasting,
     "usage": usage,
     "performance": performance,
+    "insights": insights,
 }
 
 

@@ -181,6 +181,13 @@ def test_headlines_state_what_the_warehouse_holds(finished):
                 "and component_type = 'overall'")["health"][0]
     assert heads["performance"].startswith(f"overall {overall}: ")
 
+    insights = q("select client_id, impact_level from analytics.insights")
+    assert insights.height > 0
+    assert heads["insights"].startswith(
+        f"insights: {insights.height:,} for {insights['client_id'].drop_nulls().n_unique():,} clients (")
+    for level, n in insights["impact_level"].value_counts().iter_rows():
+        assert f"{level} {n}" in heads["insights"]
+
 
 def test_a_failed_run_names_the_failing_assets_and_error_and_exits_non_zero(
         tmp_path, tiny_simulation, pipeline_env_factory, monkeypatch):
