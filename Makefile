@@ -115,13 +115,18 @@ DOCS_PORT ?= 8080
 docs-serve:
 	.venv/bin/python -m http.server $(DOCS_PORT) --bind 127.0.0.1 --directory $(DOCS_DIR)
 
+# Test modules run on TEST_WORKERS processes (pytest-xdist), a module's tests on one worker so
+# its module-scoped builds are made once; TEST_WORKERS=0 runs everything in this process.
+TEST_WORKERS ?= 2
+PYTEST := $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+
 ## test: the whole suite (unit + integration)
 test: prepare
-	$(PY) -m pytest -q
+	$(PYTEST)
 
 ## test-fast: unit tests only
 test-fast: prepare
-	$(PY) -m pytest -q -m "not integration"
+	$(PYTEST) -m "not integration"
 
 ## bench: benchmarks, results in bench/results/*.json and bench/results/RESULTS.md
 bench: prepare
