@@ -4,6 +4,7 @@ with ``create or replace table ... as`` / ``insert ... by name`` inside the tran
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
@@ -27,9 +28,17 @@ class DuckDBSession(WarehouseSession):
 
     @classmethod
     @contextlib.contextmanager
-    def open(cls, path: str, memory_limit: str | None = None) -> Iterator[DuckDBSession]:
-        con = duckdb.connect(path, config={"memory_limit": memory_limit} if memory_limit else {})
+    def open(cls, path: str, memory_limit: str | None = None, read_only: bool = False,
+             timeout_s: float | None = None) -> Iterator[DuckDBSession]:
+        """``read_only``: a connection that takes no write lock (it still fails while another
+        process holds the file for writing). ``timeout_s``: queries still running then are
+        interrupted (``duckdb.InterruptException``)."""
+        config = {"memory_limit": memory_limit} if memory_limit else {}
+        con = duckdb.connect(path, read_only=read_only, config=config)
+        timer = threading.Timer(timeout_s, con.interrupt) if timeout_s else None
         try:
+            if timer:
+                timer.start()
             con.execute("begin transaction")
             yield cls(con)
             con.execute("commit")
@@ -37,6 +46,8 @@ class DuckDBSession(WarehouseSession):
             con.execute("rollback")
             raise
         finally:
+            if timer:
+                timer.cancel()
             con.close()
 
     def execute(self, sql: str, params: Sequence | None = None) -> None:

@@ -1,0 +1,82 @@
+"""Who is calling: bearer tokens checked against an in-memory copy of ``ops.api_tokens``.
+
+The copy is reloaded when the poller sees ``ops/api_tokens`` bumped in
+``ops.serving_versions`` (so a revocation takes effect within one poll interval) and when an
+unknown token id arrives (at most once a second, so a token issued a moment ago works at once
+and random ids cannot make the service hammer the warehouse). Expiry is checked on every
+request against the clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+
+from dagster_project.serving.tokens import Principal, split_token, verify
+
+RELOAD_ON_MISS_S = 1.0
+
+
+class AuthError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class TokenIndex:
+    def __init__(self, load: Callable[[], dict[str, dict]]):
+        self._load = load
+        self._rows: dict[str, dict] = {}
+        self._loaded_at = float("-inf")
+
+    def reload(self) -> None:
+        self._rows = self._load()
+        self._loaded_at = time.monotonic()
+
+    def authenticate(self, token: str | None) -> Principal:
+        """The token's principal; AuthError(401) when missing, malformed, unknown, wrong,
+        expired or revoked. Blocking (it may reload): call it off the event loop on a miss."""
+        if not token:
+            raise AuthError(401, "missing bearer token (Authorization: Bearer <token>)")
+        parts = split_token(token)
+        if parts is None:
+            raise AuthError(401, "malformed token")
+        token_id, secret = parts
+        row = self._rows.get(token_id)
+        if row is None and time.monotonic() - self._loaded_at >= RELOAD_ON_MISS_S:
+            self.reload()
+            row = self._rows.get(token_id)
+        if row is None:
+            raise AuthError(401, "invalid token")
+        refusal = verify(row, secret, utcnow())
+        if refusal:
+            raise AuthError(401, refusal)
+        return Principal(token_id=token_id, name=row["name"], role=row["role"],
+                         client_id=row["client_id"], expires_at=row["expires_at"])
+
+    def knows(self, token: str | None) -> bool:
+        parts = split_token(token or "")
+        return parts is not None and parts[0] in self._rows
+
+
+def scoped_client(principal: Principal, requested: str | None) -> str:
+    """The client a request reads: a client token's own (naming another is 403); an admin
+    token must name one (422)."""
+    if principal.is_admin:
+        if requested is None:
+            raise AuthError(422, "client_id is required with an admin token")
+        return requested
+    if requested is not None and requested != principal.client_id:
+        raise AuthError(403, f"this token is scoped to client {principal.client_id}; "
+                        f"it cannot read {requested}")
+    return principal.client_id
+
+
+def require_admin(principal: Principal) -> None:
+    if not principal.is_admin:
+        raise AuthError(403, "this endpoint needs an admin token")
