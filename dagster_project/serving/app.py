@@ -22,8 +22,8 @@ from dagster_project.warehouse import Warehouse
 
 
 class BodyLimit:
-    """413 for request bodies over ``max_bytes``: by Content-Length up front, and by counting
-    a chunked body as it arrives."""
+    """413 for request bodies over ``max_bytes``: by Content-Length up front, and for a chunked
+    body by reading it (never more than ``max_bytes`` held) before the app sees it."""
 
     def __init__(self, app, max_bytes: int):
         self.app, self.max_bytes = app, max_bytes
@@ -32,26 +32,29 @@ class BodyLimit:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
-            return await _too_large(self.max_bytes, send)
-        seen = 0
-
-        async def counted():
-            nonlocal seen
+        if length is not None:
+            if not length.isdigit() or int(length) > self.max_bytes:
+                return await _too_large(self.max_bytes, send)
+            return await self.app(scope, receive, send)
+        body, more = b"", True
+        while more:
             message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.max_bytes:
-                raise _TooLarge
-            return message
+            if message["type"] != "http.request":
+                return  # the client went away
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.max_bytes:
+                return await _too_large(self.max_bytes, send)
+        replayed = False
 
-        try:
-            await self.app(scope, counted, send)
-        except _TooLarge:
-            await _too_large(self.max_bytes, send)
+        async def replay():
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
 
-
-class _TooLarge(Exception):
-    pass
+        await self.app(scope, replay, send)
 
 
 async def _too_large(max_bytes: int, send) -> None:

@@ -2,20 +2,20 @@
 
 The copy is reloaded when the poller sees ``ops/api_tokens`` bumped in
 ``ops.serving_versions`` (so a revocation takes effect within one poll interval) and when an
-unknown token id arrives (at most once a second, so a token issued a moment ago works at once
-and random ids cannot make the service hammer the warehouse). Expiry is checked on every
-request against the clock.
+unknown token id arrives, so a token issued a moment ago works at once. Misses share reloads:
+a miss waits for a reload that started after it arrived (one at a time), so a flood of random
+ids costs one small read at a time, not one each. Expiry is checked on every request against
+the clock.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from collections.abc import Callable
 
 from dagster_project.serving.tokens import Principal, split_token, verify
-
-RELOAD_ON_MISS_S = 1.0
 
 
 class AuthError(Exception):
@@ -32,11 +32,16 @@ class TokenIndex:
     def __init__(self, load: Callable[[], dict[str, dict]]):
         self._load = load
         self._rows: dict[str, dict] = {}
-        self._loaded_at = float("-inf")
+        self._started = float("-inf")  # when the last completed reload started
+        self._lock = threading.Lock()
 
-    def reload(self) -> None:
-        self._rows = self._load()
-        self._loaded_at = time.monotonic()
+    def reload(self, unless_started_after: float | None = None) -> None:
+        with self._lock:
+            if unless_started_after is not None and self._started > unless_started_after:
+                return  # a reload that began after the caller's miss has just completed
+            started = time.monotonic()
+            self._rows = self._load()
+            self._started = started
 
     def authenticate(self, token: str | None) -> Principal:
         """The token's principal; AuthError(401) when missing, malformed, unknown, wrong,
@@ -48,8 +53,8 @@ class TokenIndex:
             raise AuthError(401, "malformed token")
         token_id, secret = parts
         row = self._rows.get(token_id)
-        if row is None and time.monotonic() - self._loaded_at >= RELOAD_ON_MISS_S:
-            self.reload()
+        if row is None:
+            self.reload(unless_started_after=time.monotonic())
             row = self._rows.get(token_id)
         if row is None:
             raise AuthError(401, "invalid token")

@@ -10,7 +10,6 @@ it changes (a pricing decision, an alert rule set).
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import dataclass
 from urllib.parse import urlparse
@@ -21,7 +20,7 @@ import requests
 from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
 
 from dagster_project.audit import record_audit
-from dagster_project.serving.reader import BUSY_WAIT_S, WarehouseBusy
+from dagster_project.serving.reader import WarehouseBusy
 from dagster_project.serving.tokens import Principal
 from dagster_project.warehouse import Warehouse
 
@@ -51,19 +50,15 @@ class Launcher:
         self.warehouse = warehouse
 
     def _audit(self, principal: Principal, job: str, request_id: str, config: dict) -> int:
-        deadline = time.monotonic() + BUSY_WAIT_S * 2
-        while True:
-            try:
-                with self.warehouse.session() as s:
-                    return record_audit(s, f"api:{principal.name}", f"api.{job}",
-                                        f"api_requests/{request_id}", None,
-                                        {"job": job, "config": config,
-                                         "token_id": principal.token_id,
-                                         "client_id": principal.client_id})
-            except duckdb.IOException as e:  # the file is held by a run: wait a little
-                if "lock" not in str(e).lower() or time.monotonic() > deadline:
-                    raise WarehouseBusy(str(e)) from None
-                time.sleep(0.05)
+        try:
+            with self.warehouse.session() as s:
+                return record_audit(s, f"api:{principal.name}", f"api.{job}",
+                                    f"api_requests/{request_id}", None,
+                                    {"job": job, "config": config,
+                                     "token_id": principal.token_id,
+                                     "client_id": principal.client_id})
+        except duckdb.IOException as e:  # a run holds the DuckDB file
+            raise WarehouseBusy(str(e)) from None
 
     def _launch_sync(self, principal: Principal, job: str, op: str, config: dict) -> Launched:
         request_id = uuid.uuid4().hex

@@ -47,10 +47,19 @@ class AreaQuery:
     rls: bool = False  # client-keyed reporting reads (PostgreSQL: under row-level security)
 
     @property
+    def reads(self) -> list[tuple[str, tuple, tuple[str, ...]]]:
+        """(sql, params, the tables it reads) of each part, for ``Reader.read``."""
+        return [(sql, params, tables_in(sql)) for _, sql, params in self.queries]
+
+    @property
     def tables(self) -> tuple[str, ...]:
-        """The version names this answer depends on (from the FROM clauses' tables)."""
-        return tuple(sorted({version_name(t) for t in _ALL_TABLES
-                             if any(t in sql for _, sql, _ in self.queries)}))
+        """The version names this answer depends on."""
+        return tuple(sorted({version_name(t) for _, sql, _ in self.queries
+                             for t in tables_in(sql)}))
+
+
+def tables_in(sql: str) -> tuple[str, ...]:
+    return tuple(t for t in _ALL_TABLES if t in sql)
 
 
 _ALL_TABLES = (USAGE, REVENUE, SUBSCRIPTION, CUSTOMERS, PRICE_RECS, PROPOSALS, PERF_STATUS,
@@ -80,9 +89,9 @@ def usage(req: UsageRequest, client_id: str) -> AreaQuery:
     params = (client_id, *wp, *(platforms or ()))
     daily = (f"select activity_date, platform, posts_published, impressions, reach, engagements,"
              f" clicks, followers_gained from {USAGE} {where} order by activity_date, platform")
-    totals = (f"select platform, sum(posts_published) as posts_published,"
-              f" sum(impressions) as impressions, sum(engagements) as engagements,"
-              f" sum(clicks) as clicks, sum(followers_gained) as followers_gained,"
+    totals = (f"select platform, cast(sum(posts_published) as bigint) as posts_published,"
+              f" cast(sum(impressions) as bigint) as impressions, cast(sum(engagements) as bigint) as engagements,"
+              f" cast(sum(clicks) as bigint) as clicks, cast(sum(followers_gained) as bigint) as followers_gained,"
               f" cast(sum(engagements) as double precision) / nullif(sum(impressions), 0)"
               f" as engagements_per_impression"
               f" from {USAGE} {where} group by platform order by platform")
@@ -95,7 +104,7 @@ def revenue(req: RevenueRequest, client_id: str) -> AreaQuery:
     where, params = f"where client_id = ? and {window}", (client_id, *wp)
     daily = (f"select revenue_date, orders, customers, revenue, first_order_revenue,"
              f" repeat_order_revenue from {REVENUE} {where} order by revenue_date")
-    totals = (f"select count(*) as days, sum(orders) as orders, sum(revenue) as revenue,"
+    totals = (f"select cast(count(*) as bigint) as days, cast(sum(orders) as bigint) as orders, sum(revenue) as revenue,"
               f" sum(revenue) / nullif(sum(orders), 0) as avg_order_value,"
               f" min(revenue_date) as first_day, max(revenue_date) as last_day"
               f" from {REVENUE} {where}")
@@ -121,7 +130,7 @@ def segments(req: SegmentsRequest, client_id: str) -> AreaQuery:
     col = req.group_by
     names = req.filters.segments
     sf = f" and {col} in ({', '.join('?' for _ in names)})" if names else ""
-    sql = (f"select {col} as segment, count(*) as customers, sum(orders) as orders,"
+    sql = (f"select {col} as segment, cast(count(*) as bigint) as customers, cast(sum(orders) as bigint) as orders,"
            f" sum(total_revenue) as total_revenue, avg(clv_12m) as mean_clv_12m,"
            f" avg(p_alive) as mean_p_alive from {CUSTOMERS} where client_id = ?{sf}"
            f" group by {col} order by {col}")

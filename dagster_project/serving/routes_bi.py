@@ -17,7 +17,6 @@ from dagster_project.serving.models import (
     UsageRequest,
 )
 from dagster_project.serving.queries import AreaQuery
-from dagster_project.serving.reader import MissingTable
 
 router = APIRouter(prefix="/api/v1/bi", tags=["bi"])
 ERRORS = {401: {"description": "missing, invalid, expired or revoked token"},
@@ -94,10 +93,7 @@ async def experiment_results(request: Request,
     existence does not leak); platform-wide experiments are the admin's. Cached 30 min."""
     svc = service(request)
     sql, params = queries.experiment_owner(experiment_id)
-    try:
-        owner = (await svc.reader.read([(sql, params)]))[0]
-    except MissingTable:
-        owner = None
+    owner = (await svc.reader.read([(sql, params, queries.tables_in(sql))]))[0]
     if owner is None or owner.is_empty() or not (
             principal.is_admin or owner["client_id"][0] == principal.client_id):
         raise HTTPException(404, f"no experiment {experiment_id!r} visible to this token")

@@ -17,7 +17,7 @@ from dagster_project.serving.auth import TokenIndex
 from dagster_project.serving.cache import CachedComputer, MemoryCache, RedisCache, cache_key
 from dagster_project.serving.queries import AreaQuery
 from dagster_project.serving.ratelimit import TokenBuckets
-from dagster_project.serving.reader import MissingTable, Reader
+from dagster_project.serving.reader import Reader
 from dagster_project.serving.settings import ServingSettings
 from dagster_project.serving.tokens import load_tokens
 from dagster_project.serving.versions import TOKENS_VERSION, read_versions
@@ -95,17 +95,25 @@ class Service:
         async def compute() -> bytes:
             body = {"area": aq.area, "client_id": client_id, "versions": versions,
                     "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
-            try:
-                frames = await self.reader.read([(sql, params) for _, sql, params in aq.queries],
-                                                client_id, aq.rls)
-            except MissingTable as e:
-                body.update(status="not_materialized", status_message=str(e))
-                return json.dumps(body).encode()
-            empty = all(f.is_empty() for f in frames)
-            body.update(status="no_data" if empty else "ok",
-                        status_message="no rows for this request" if empty else "")
+            frames = await self.reader.read(aq.reads, client_id, aq.rls)
+            body.update(answer_status(aq, frames))
             for (name, _, _), frame in zip(aq.queries, frames, strict=True):
-                body[name] = json.loads(frame.write_json())
+                body[name] = None if frame is None else json.loads(frame.write_json())
             return json.dumps(body).encode()
 
         return await self.computer.get_or_compute(key, aq.ttl_s, compute)
+
+
+def answer_status(aq: AreaQuery, frames: list) -> dict:
+    """``ok``; ``no_data`` (every part read, no rows); ``partial`` (some parts' tables are
+    not materialized yet: those parts are null); ``not_materialized`` (none is)."""
+    missing = [name for (name, _, _), f in zip(aq.queries, frames, strict=True) if f is None]
+    if len(missing) == len(frames):
+        return {"status": "not_materialized",
+                "status_message": f"not materialized yet: {', '.join(missing)}"}
+    if missing:
+        return {"status": "partial", "status_message": f"not materialized yet: "
+                f"{', '.join(missing)} (null)"}
+    if all(f.is_empty() for f in frames):
+        return {"status": "no_data", "status_message": "no rows for this request"}
+    return {"status": "ok", "status_message": ""}

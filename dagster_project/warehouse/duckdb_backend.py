@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
@@ -18,6 +19,22 @@ from dagster_project.warehouse.base import (
     qualified,
     quote,
 )
+
+LOCK_WAIT_S = 2.0  # how long opening waits for another process to release the file
+
+
+def _connect(path: str, read_only: bool, config: dict) -> duckdb.DuckDBPyConnection:
+    """Open the file, waiting up to LOCK_WAIT_S while another process holds it (DuckDB admits
+    one writing process, or several readers, and does not queue): the serving API's reads and
+    the token CLI hold it for milliseconds; a run that holds it longer still fails this open."""
+    deadline = time.monotonic() + LOCK_WAIT_S
+    while True:
+        try:
+            return duckdb.connect(path, read_only=read_only, config=config)
+        except duckdb.IOException as e:
+            if "lock" not in str(e).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 class DuckDBSession(WarehouseSession):
@@ -34,7 +51,7 @@ class DuckDBSession(WarehouseSession):
         process holds the file for writing). ``timeout_s``: queries still running then are
         interrupted (``duckdb.InterruptException``)."""
         config = {"memory_limit": memory_limit} if memory_limit else {}
-        con = duckdb.connect(path, read_only=read_only, config=config)
+        con = _connect(path, read_only, config)
         timer = threading.Timer(timeout_s, con.interrupt) if timeout_s else None
         try:
             if timer:
