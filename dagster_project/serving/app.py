@@ -101,11 +101,13 @@ def create_app(settings: ServingSettings, warehouse: Warehouse,
 
     @app.get("/health", tags=["health"])
     async def health() -> dict:
-        """Liveness and what the service sees: the backend, table versions, cache counters.
+        """Liveness and what the service sees: the backend, table versions, cache and
+        WebSocket counters (open, closed as slow consumers).
         No token needed; touches no warehouse table."""
         return {"status": "ok", "warehouse": warehouse.backend,
                 "tables_versioned": len(svc.versions),
-                "cache": {"hits": svc.computer.hits, "misses": svc.computer.misses}}
+                "cache": {"hits": svc.computer.hits, "misses": svc.computer.misses},
+                "websockets": dict(svc.ws_counts)}
 
     @app.exception_handler(AuthError)
     async def _auth(request: Request, exc: AuthError):

@@ -40,6 +40,7 @@ class Service:
         self.versions: dict[str, int] = {}
         self.versions_changed = asyncio.Event()  # replaced after each change
         self._stamp: tuple | None = None
+        self.ws_counts = {"open": 0, "closed_slow": 0}
 
     def _load_tokens(self) -> dict[str, dict]:
         with self.warehouse.read_session(timeout_s=self.settings.query_timeout_s) as s:

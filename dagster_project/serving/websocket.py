@@ -45,6 +45,7 @@ router = APIRouter()
 INVALID, UNAUTHORIZED, FORBIDDEN, NO_SUBSCRIBE, SLOW_CONSUMER, SERVER_ERROR = (
     4400, 4401, 4403, 4408, 4429, 1011)
 SUBSCRIBE_WITHIN_S = 30.0
+CLOSE_TIMEOUT_S = 5.0
 
 
 class Subscribe(BaseModel):
@@ -108,8 +109,10 @@ class Connection:
 
 
 async def _close(ws: WebSocket, code: int, reason: str) -> None:
+    """Send the close frame; a peer whose buffers are full may never take it: give up after
+    CLOSE_TIMEOUT_S (uvicorn's keepalive ping then drops the dead connection)."""
     with contextlib.suppress(Exception):
-        await ws.close(code=code, reason=reason[:120])
+        await asyncio.wait_for(ws.close(code=code, reason=reason[:120]), CLOSE_TIMEOUT_S)
 
 
 @router.websocket("/ws/bi-dashboard")
@@ -125,6 +128,7 @@ async def bi_dashboard(ws: WebSocket):
         await _close(ws, UNAUTHORIZED, e.message)
         return
     conn = Connection(ws, svc)
+    svc.ws_counts["open"] += 1
     sender = asyncio.create_task(conn.send_loop())
     failure: tuple[int, str] | None = None
     try:
@@ -174,10 +178,13 @@ async def bi_dashboard(ws: WebSocket):
     except SlowConsumer:
         failure = (SLOW_CONSUMER, "slow consumer: outgoing queue full")
     finally:
+        svc.ws_counts["open"] -= 1
         if conn.updates:
             conn.updates.cancel()
         sender.cancel()
     if failure:
+        if failure[0] == SLOW_CONSUMER:
+            svc.ws_counts["closed_slow"] += 1
         await _close(ws, *failure)
 
 
@@ -187,6 +194,7 @@ def _on_updates_done(task: asyncio.Task, ws: WebSocket) -> None:
         return
     error = task.exception()
     if isinstance(error, SlowConsumer):
+        ws.app.state.service.ws_counts["closed_slow"] += 1
         asyncio.ensure_future(_close(ws, SLOW_CONSUMER, "slow consumer: outgoing queue full"))
     elif error is not None:
         log.error("dashboard updates failed: %r", error)
