@@ -9,6 +9,7 @@ export DAGSTER_HOME := $(CURDIR)/.dagster
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
 .PHONY: install prepare run dev test test-fast bench lint clean contract retract \
+	serve token-issue token-revoke token-list \
 	pg-up pg-down pg-roles run-postgres dev-postgres retract-postgres
 
 $(STAMP): pyproject.toml
@@ -80,6 +81,25 @@ dev-postgres: pg-roles prepare .dagster-pg/dagster.yaml
 ## dev: the Dagster UI on http://127.0.0.1:$(PORT)
 dev: prepare
 	.venv/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(PORT)
+
+## serve: the serving API (REST + /ws/bi-dashboard) on BI_SERVING_HOST:BI_SERVING_PORT (127.0.0.1:8000)
+serve: prepare
+	$(PY) -m dagster_project.serving
+
+## token-issue: a serving API token: make token-issue NAME=dash-c1 CLIENT=c_0001 ACTOR=you [DAYS=90]
+##   (ADMIN=1 instead of CLIENT for an admin token); the token is printed once
+TOKEN_SCOPE = $(if $(ADMIN),--admin,--client "$(CLIENT)")
+token-issue: install
+	$(PY) -m dagster_project.serving.tokens issue --name "$(NAME)" $(TOKEN_SCOPE) \
+	  --days "$(or $(DAYS),90)" --actor "$(ACTOR)"
+
+## token-revoke: make token-revoke TOKEN_ID=... ACTOR=you
+token-revoke: install
+	$(PY) -m dagster_project.serving.tokens revoke "$(TOKEN_ID)" --actor "$(ACTOR)"
+
+## token-list: every token (id, scope, state, expiry; never a secret)
+token-list: install
+	$(PY) -m dagster_project.serving.tokens list
 
 ## test: the whole suite (unit + integration)
 test: prepare

@@ -88,12 +88,14 @@ class Server:
                "BI_SERVING_HOST": "127.0.0.1", "BI_SERVING_PORT": str(self.port),
                "BI_SERVING_POLL_INTERVAL_S": "0.2",
                **{f"BI_SERVING_{k.upper()}": str(v) for k, v in serving_env.items()}}
-        self.proc = subprocess.Popen([sys.executable, "-m", "dagster_project.serving"],
-                                     cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, start_new_session=True)
+        self._log = db.parent / f"serving-{self.port}.log"
+        with open(self._log, "wb") as log:  # a file, not a pipe nobody drains
+            self.proc = subprocess.Popen([sys.executable, "-m", "dagster_project.serving"],
+                                         cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                         stderr=log, start_new_session=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.proc.stderr.read().decode()[-3000:]
+            assert self.proc.poll() is None, self.log()
             try:
                 if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
                     return
@@ -101,6 +103,10 @@ class Server:
                 time.sleep(0.2)
         self.stop()
         raise AssertionError("the serving API did not answer within 60 s")
+
+    def log(self) -> str:
+        """The end of the server's log (uvicorn's errors and tracebacks)."""
+        return self._log.read_text()[-4000:]
 
     def stop(self) -> None:
         if self.proc.poll() is None:

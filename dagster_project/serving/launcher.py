@@ -67,8 +67,10 @@ class Launcher:
             run_id = _client(self.dagster_url).submit_job_execution(
                 job, run_config={"ops": {op: {"config": config}}},
                 tags={REQUEST_TAG: request_id, "bi/api_token_id": principal.token_id})
-        except DagsterGraphQLClientError as e:
-            raise LaunchFailed(f"Dagster refused to launch {job}: {e}") from None
+        except DagsterGraphQLClientError as e:  # refused, or (wrapped) the webserver not there
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise LaunchFailed(f"Dagster webserver at {self.dagster_url} did not launch {job}: "
+                               f"{first}") from None
         except (requests.RequestException, OSError) as e:  # refused, timed out: not there
             raise LaunchFailed(f"Dagster webserver at {self.dagster_url} unreachable: "
                                f"{type(e).__name__}") from None
