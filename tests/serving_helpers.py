@@ -80,11 +80,14 @@ def query(db: Path, sql: str, params=None) -> list[tuple]:
 class Server:
     """``python -m dagster_project.serving`` (what ``make serve`` runs) on a free port."""
 
-    def __init__(self, db: Path, **serving_env: str):
+    def __init__(self, db: Path, warehouse_env: dict | None = None, **serving_env: str):
+        """Over the DuckDB file ``db``, or the warehouse ``warehouse_env`` (``BI_*``) names
+        (then ``db`` only says where the log goes)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/ws/bi-dashboard"
         env = {**os.environ, "BI_WAREHOUSE": "duckdb", "BI_DUCKDB_PATH": str(db),
+               **(warehouse_env or {}),
                "BI_SERVING_HOST": "127.0.0.1", "BI_SERVING_PORT": str(self.port),
                "BI_SERVING_POLL_INTERVAL_S": "0.2",
                **{f"BI_SERVING_{k.upper()}": str(v) for k, v in serving_env.items()}}

@@ -119,7 +119,7 @@ def performance(req: PerformanceRequest, client_id: str | None) -> AreaQuery:
     status = f"select * from {PERF_STATUS} order by component"
     latest = (f"select * from {SLO_BURN} where hour_at = (select max(hour_at) from {SLO_BURN})"
               f" order by service")
-    parts = [("status", status, ()), ("services", latest, ())]
+    parts = [("health", status, ()), ("services", latest, ())]
     if client_id is not None:
         parts.append(("content_generation",
                       f"select * from {GENERATION} where client_id = ?", (client_id,)))

@@ -90,7 +90,7 @@ def test_content_generation_of_the_client_only_beside_the_platform_status(env):
     r = post(env, f"{BI}/performance-monitoring", token(env, client="c2"))
     assert r.status_code == 200
     assert [g["client_id"] for g in r.json()["content_generation"]] == ["c2"]
-    assert {s["component"] for s in r.json()["status"]} == {"overall", "content_ai"}
+    assert {s["component"] for s in r.json()["health"]} == {"overall", "content_ai"}
     # the latest hour only: 23:00 (content_ai and publishing), not content_ai's 22:00
     assert sorted(s["service"] for s in r.json()["services"]) == ["content_ai", "publishing"]
 
