@@ -80,7 +80,7 @@ def create_app(settings: ServingSettings, warehouse: Warehouse,
     """The service over ``warehouse`` (``client_warehouse``: PostgreSQL's client role, for
     client-scoped reporting reads under row-level security)."""
     svc = Service(settings, warehouse, client_warehouse)
-    svc.launcher = Launcher(settings.dagster_url, warehouse)
+    svc.launcher = Launcher(settings.dagster_url, warehouse, svc.reader.gate)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):

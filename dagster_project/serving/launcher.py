@@ -20,7 +20,7 @@ import requests
 from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
 
 from dagster_project.audit import record_audit
-from dagster_project.serving.reader import WarehouseBusy
+from dagster_project.serving.reader import FileGate, WarehouseBusy
 from dagster_project.serving.tokens import Principal
 from dagster_project.warehouse import Warehouse
 
@@ -45,13 +45,14 @@ def _client(url: str) -> DagsterGraphQLClient:
 
 
 class Launcher:
-    def __init__(self, dagster_url: str, warehouse: Warehouse):
+    def __init__(self, dagster_url: str, warehouse: Warehouse, gate: FileGate):
         self.dagster_url = dagster_url
         self.warehouse = warehouse
+        self.gate = gate  # the service's reads wait while the audit entry is written
 
     def _audit(self, principal: Principal, job: str, request_id: str, config: dict) -> int:
         try:
-            with self.warehouse.session() as s:
+            with self.gate.writing(), self.warehouse.session() as s:
                 return record_audit(s, f"api:{principal.name}", f"api.{job}",
                                     f"api_requests/{request_id}", None,
                                     {"job": job, "config": config,

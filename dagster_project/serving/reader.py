@@ -14,7 +14,9 @@ everything else connects as the configured warehouse user in a read-only transac
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import threading
+from collections.abc import Iterator, Sequence
 
 import anyio
 import duckdb
@@ -24,6 +26,50 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from dagster_project.warehouse import Warehouse
+
+
+class FileGate:
+    """Within the service process: reads share the DuckDB file, a write (an audit entry) has
+    it alone. DuckDB refuses to open a read-write connection to a file while the same process
+    holds a read-only one (and the reverse). A waiting writer holds back new readers."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self._cond = threading.Condition()
+        self._readers = self._writers_waiting = 0
+        self._writing = False
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        if not self.enabled:
+            yield
+            return
+        with self._cond:
+            self._cond.wait_for(lambda: not self._writing and not self._writers_waiting)
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        if not self.enabled:
+            yield
+            return
+        with self._cond:
+            self._writers_waiting += 1
+            self._cond.wait_for(lambda: not self._writing and not self._readers)
+            self._writers_waiting -= 1
+            self._writing = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writing = False
+                self._cond.notify_all()
 
 
 class WarehouseBusy(Exception):
@@ -41,12 +87,14 @@ class Reader:
         # PostgreSQL only: the same database as the client role (row-level security applies)
         self.client_warehouse = client_warehouse
         self.timeout_s = timeout_s
+        self.gate = FileGate(enabled=warehouse.backend == "duckdb")
 
     def _read_sync(self, queries: Sequence[tuple[str, Sequence, Sequence[str]]],
                    client_id: str | None, rls: bool) -> list[pl.DataFrame | None]:
         warehouse = self.client_warehouse if rls and self.client_warehouse else self.warehouse
         try:
-            with warehouse.read_session(client_id=client_id, timeout_s=self.timeout_s) as s:
+            with self.gate.reading(), warehouse.read_session(client_id=client_id,
+                                                             timeout_s=self.timeout_s) as s:
                 present = {t: s.table_exists(t) for _, _, tables in queries for t in tables}
                 return [_plain(s.read(sql, list(params)))
                         if all(present[t] for t in tables) else None

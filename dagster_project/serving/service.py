@@ -43,7 +43,8 @@ class Service:
         self.ws_counts = {"open": 0, "closed_slow": 0}
 
     def _load_tokens(self) -> dict[str, dict]:
-        with self.warehouse.read_session(timeout_s=self.settings.query_timeout_s) as s:
+        with self.reader.gate.reading(), self.warehouse.read_session(
+                timeout_s=self.settings.query_timeout_s) as s:
             return load_tokens(s)
 
     def _file_stamp(self) -> tuple | None:
@@ -63,7 +64,8 @@ class Service:
         stamp = self._file_stamp()
         if stamp is not None and stamp == self._stamp:
             return None
-        with self.warehouse.read_session(timeout_s=self.settings.query_timeout_s) as s:
+        with self.reader.gate.reading(), self.warehouse.read_session(
+                timeout_s=self.settings.query_timeout_s) as s:
             versions = read_versions(s)
         self._stamp = stamp
         return versions
