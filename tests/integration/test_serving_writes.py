@@ -36,16 +36,18 @@ run_coordinator:
 """
 
 
-def start_webserver(port: int, env: dict) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dagster-webserver"), "-w",
-         str(ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        start_new_session=True)
+def start_webserver(port: int, env: dict, log: Path) -> subprocess.Popen:
+    # output to a file: the code server and its runs inherit it, and a pipe nobody drains
+    # would block them once full
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "dagster-webserver"), "-w",
+             str(ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 180
     query = {"query": "{ repositoriesOrError { ... on RepositoryConnection { nodes { name } } } }"}
     while time.monotonic() < deadline:  # up, and its code location loaded
-        assert proc.poll() is None, proc.stderr.read().decode()[-3000:]
+        assert proc.poll() is None, log.read_text()[-3000:]
         try:
             body = httpx.post(f"http://127.0.0.1:{port}/graphql", json=query, timeout=5).json()
             if body["data"]["repositoriesOrError"].get("nodes"):
@@ -69,7 +71,7 @@ def env(tmp_path_factory, dbt_helpers, serving_helpers):
     web_env = {**os.environ, "DAGSTER_HOME": str(home), "BI_WAREHOUSE": "duckdb",
                "BI_DUCKDB_PATH": str(db), "BI_DATA_DIR": str(folder),
                "BI_PRICING_ADMINS": ADMIN}
-    webserver = start_webserver(port, web_env)
+    webserver = start_webserver(port, web_env, folder / "webserver.log")
     server = serving_helpers.Server(db, dagster_url=f"http://127.0.0.1:{port}")
     try:
         yield {"db": db, "wh": wh, "server": server, "h": serving_helpers,
