@@ -103,6 +103,7 @@ def load(duckdb_path: str) -> dict:
             n = OFFERED_RPS * SECONDS
             await asyncio.gather(*(one(i, start + i / OFFERED_RPS) for i in range(n)))
             elapsed = time.perf_counter() - start
+            print(f"offered load done in {elapsed:.1f} s: {statuses}", file=sys.stderr, flush=True)
             return {"sent": n, "ok": len(latencies), "elapsed_s": elapsed,
                     "achieved_rps": len(latencies) / elapsed, "statuses": statuses,
                     **_percentiles(latencies)}
@@ -124,7 +125,17 @@ def load(duckdb_path: str) -> dict:
             ws_url = f"ws://127.0.0.1:{port}/ws/bi-dashboard"
             received: list[list[float]] = [[] for _ in range(BUMPS)]
 
+            failures: list[str] = []
+
             async def dashboard(i: int, ready: asyncio.Event, done: asyncio.Event):
+                try:
+                    await subscribed(i, ready, done)
+                except Exception as e:  # noqa: BLE001 - counted and reported, not fatal
+                    failures.append(type(e).__name__)
+                finally:
+                    ready.set()
+
+            async def subscribed(i: int, ready: asyncio.Event, done: asyncio.Event):
                 async with websockets.connect(
                         ws_url, additional_headers={"Authorization": f"Bearer {toks[i % len(toks)]}"},
                         max_size=2**24, open_timeout=60) as ws:
@@ -148,8 +159,10 @@ def load(duckdb_path: str) -> dict:
             tasks = [asyncio.create_task(dashboard(i, readies[i], done))
                      for i in range(WS_CLIENTS)]
             t0 = time.perf_counter()
-            await asyncio.gather(*(r.wait() for r in readies))
+            await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 180)
             connect_s = time.perf_counter() - t0
+            print(f"dashboards subscribed in {connect_s:.1f} s, {len(failures)} failed",
+                  file=sys.stderr, flush=True)
             latencies = []
             for k in range(BUMPS):
                 def bump():
@@ -163,12 +176,13 @@ def load(duckdb_path: str) -> dict:
                 latencies += [t - at for t in received[k]]
                 await asyncio.sleep(1)
             done.set()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            return {"clients": WS_CLIENTS, "connect_and_snapshot_s": connect_s,
+            await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 60)
+            return {"clients": WS_CLIENTS, "failed": failures, "connect_and_snapshot_s": connect_s,
                     "updates": len(latencies), "expected_updates": WS_CLIENTS * BUMPS,
                     **_percentiles(latencies)}
 
         rest_result = asyncio.run(rest())
+        print(f"REST done: {json.dumps(rest_result)}", file=sys.stderr, flush=True)
         ws_result = asyncio.run(dashboards())
         return {"rest": rest_result, "ws": ws_result, "clients": len(clients)}
     finally:
