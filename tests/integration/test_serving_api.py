@@ -180,14 +180,18 @@ def test_invalid_bodies_are_422_naming_the_field_and_rule(env, body, field, word
 
 def test_a_burst_beyond_the_bucket_is_429_with_retry_after(env):
     tok = token(env)
-    codes = [post(env, f"{BI}/revenue-tracking", tok) for _ in range(BURST + 3)]
-    # a full bucket of BURST, refilled by RATE/s: within the ~1 s the burst takes at most
-    # BURST + RATE * elapsed pass
-    assert [r.status_code for r in codes[:BURST]] == [200] * BURST
-    limited = [r for r in codes if r.status_code == 429]
-    assert limited, [r.status_code for r in codes]
-    # an empty bucket is back to one token within 1 / RATE = 0.5 s: Retry-After rounds up to 1
-    assert limited[0].headers["retry-after"] == "1"
+    started, granted = time.monotonic(), 0
+    for _ in range(200):
+        r = post(env, f"{BI}/revenue-tracking", tok)
+        if r.status_code != 200:
+            break
+        granted += 1
+    elapsed = time.monotonic() - started
+    assert r.status_code == 429, "no 429 in 200 requests"
+    # a full bucket of BURST, refilled at RATE per second while the requests ran
+    assert BURST <= granted <= BURST + RATE * elapsed + 1
+    # the bucket is empty: one token is back within 1 / RATE = 0.5 s, rounded up to 1
+    assert r.headers["retry-after"] == "1"
 
 
 def test_a_body_over_the_limit_is_413(env):
