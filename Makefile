@@ -11,6 +11,7 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 DG := VIRTUAL_ENV=$(CURDIR)/.venv .venv/bin/dg
 
 .PHONY: install prepare run dev test test-fast bench lint clean contract retract lock docs docs-serve \
+	serve token-issue token-revoke token-list \
 	pg-up pg-down pg-roles run-postgres dev-postgres retract-postgres check screenshots
 
 # The full dependency set is requirements.lock (`make lock` writes it from pyproject.toml's pins);
@@ -99,6 +100,25 @@ check: prepare
 ## screenshots: re-take the README's pictures (docs/img/*.png) with the browser test
 screenshots: prepare
 	BI_SCREENSHOT_DIR=$(CURDIR)/docs/img $(PY) -m pytest -q tests/integration/test_dagster_ui.py
+
+## serve: the serving API (REST + /ws/bi-dashboard) on BI_SERVING_HOST:BI_SERVING_PORT (127.0.0.1:8000)
+serve: prepare
+	$(PY) -m dagster_project.serving
+
+## token-issue: a serving API token: make token-issue NAME=dash-c1 CLIENT=c_0001 ACTOR=you [DAYS=90]
+##   (ADMIN=1 instead of CLIENT for an admin token); the token is printed once
+TOKEN_SCOPE = $(if $(ADMIN),--admin,--client "$(CLIENT)")
+token-issue: install
+	$(PY) -m dagster_project.serving.tokens issue --name "$(NAME)" $(TOKEN_SCOPE) \
+	  --days "$(or $(DAYS),90)" --actor "$(ACTOR)"
+
+## token-revoke: make token-revoke TOKEN_ID=... ACTOR=you
+token-revoke: install
+	$(PY) -m dagster_project.serving.tokens revoke "$(TOKEN_ID)" --actor "$(ACTOR)"
+
+## token-list: every token (id, scope, state, expiry; never a secret)
+token-list: install
+	$(PY) -m dagster_project.serving.tokens list
 
 ## docs: the dbt documentation site (models, columns, tests, exposures) of the duckdb target in
 ##   dbt/target/docs/, its catalog read from the warehouse `make run` built

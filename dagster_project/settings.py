@@ -1,4 +1,5 @@
-"""The one place that reads environment variables. Everything else asks ``get_settings()``."""
+"""The one place that reads environment variables (the serving API's own `BI_SERVING_*` are read
+by `dagster_project/serving/settings.py`). Everything else asks `get_settings()`."""
 
 from __future__ import annotations
 

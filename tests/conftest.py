@@ -169,6 +169,12 @@ def experiment_frames():
 
 
 @pytest.fixture(scope="session")
+def serving_helpers():
+    """tests/serving_helpers.py (the serving API's warehouse, tokens and server), by path."""
+    return _load_beside("serving_helpers")
+
+
+@pytest.fixture(scope="session")
 def dbt_helpers():
     """tests/dbt_helpers.py (hand-made raw rows for dbt builds), loaded by path."""
     return _load_beside("dbt_helpers")

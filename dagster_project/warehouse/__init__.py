@@ -101,6 +101,29 @@ class Warehouse(dg.ConfigurableResource):
         with self.session() as s:
             return s.write(table, df, mode, key)
 
+    @contextlib.contextmanager
+    def read_session(self, client_id: str | None = None,
+                     timeout_s: float | None = None) -> Iterator[WarehouseSession]:
+        """A read-only session, for readers outside the pipeline (the serving API).
+
+        DuckDB: a read-only connection (no write lock; it fails while a run holds the file for
+        writing), queries interrupted after ``timeout_s``; ``client_id`` is not used (no row
+        security: callers filter). PostgreSQL: a read-only transaction with ``statement_timeout``
+        and ``app.client_id`` set, so row-level security holds underneath the caller's filter.
+        """
+        if self.backend == "duckdb":
+            opened = DuckDBSession.open(self.duckdb_path, self.duckdb_memory_limit,
+                                        read_only=True, timeout_s=timeout_s)
+        elif self.backend == "postgres":
+            if not self.postgres_dsn:
+                raise ValueError("the postgres warehouse needs postgres_dsn (settings: BI_PG_*)")
+            opened = PostgresSession.open(self.postgres_dsn, read_only=True,
+                                          timeout_s=timeout_s, client_id=client_id)
+        else:
+            raise ValueError(f"unknown warehouse backend {self.backend!r} (duckdb | postgres)")
+        with opened as session:
+            yield session
+
     def table_exists(self, table: str) -> bool:
         with self.session() as s:
             return s.table_exists(table)

@@ -4,6 +4,8 @@ with ``create or replace table ... as`` / ``insert ... by name`` inside the tran
 from __future__ import annotations
 
 import contextlib
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
@@ -18,6 +20,22 @@ from dagster_project.warehouse.base import (
     quote,
 )
 
+LOCK_WAIT_S = 2.0  # how long opening waits for another process to release the file
+
+
+def _connect(path: str, read_only: bool, config: dict) -> duckdb.DuckDBPyConnection:
+    """Open the file, waiting up to LOCK_WAIT_S while another process holds it (DuckDB admits
+    one writing process, or several readers, and does not queue): the serving API's reads and
+    the token CLI hold it for milliseconds; a run that holds it longer still fails this open."""
+    deadline = time.monotonic() + LOCK_WAIT_S
+    while True:
+        try:
+            return duckdb.connect(path, read_only=read_only, config=config)
+        except duckdb.IOException as e:
+            if "lock" not in str(e).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
 
 class DuckDBSession(WarehouseSession):
     dialect = "duckdb"
@@ -27,11 +45,17 @@ class DuckDBSession(WarehouseSession):
 
     @classmethod
     @contextlib.contextmanager
-    def open(cls, path: str, memory_limit: str | None = None,
-             read_only: bool = False) -> Iterator[DuckDBSession]:
-        con = duckdb.connect(path, read_only=read_only,
-                             config={"memory_limit": memory_limit} if memory_limit else {})
+    def open(cls, path: str, memory_limit: str | None = None, read_only: bool = False,
+             timeout_s: float | None = None) -> Iterator[DuckDBSession]:
+        """``read_only``: a connection that takes no write lock (it still fails while another
+        process holds the file for writing). ``timeout_s``: queries still running then are
+        interrupted (``duckdb.InterruptException``)."""
+        config = {"memory_limit": memory_limit} if memory_limit else {}
+        con = _connect(path, read_only, config)
+        timer = threading.Timer(timeout_s, con.interrupt) if timeout_s else None
         try:
+            if timer:
+                timer.start()
             con.execute("begin transaction")
             yield cls(con)
             con.execute("commit")
@@ -39,6 +63,8 @@ class DuckDBSession(WarehouseSession):
             con.execute("rollback")
             raise
         finally:
+            if timer:
+                timer.cancel()
             con.close()
 
     def execute(self, sql: str, params: Sequence | None = None) -> None:

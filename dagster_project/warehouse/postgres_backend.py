@@ -72,12 +72,21 @@ class PostgresSession(WarehouseSession):
 
     @classmethod
     @contextlib.contextmanager
-    def open(cls, dsn: str, read_only: bool = False) -> Iterator[PostgresSession]:
+    def open(cls, dsn: str, read_only: bool = False, timeout_s: float | None = None,
+             client_id: str | None = None) -> Iterator[PostgresSession]:
+        """``read_only``: a read-only transaction; ``timeout_s``: the statement timeout;
+        ``client_id``: the transaction's ``app.client_id``, which row-level security on the
+        client-keyed reporting tables reads (README "Roles and BI access")."""
         con = psycopg.connect(dsn, application_name="bi-warehouse")
         con.read_only = read_only  # every transaction of the session: writes are refused
         try:
             con.execute("set time zone 'UTC'")
             con.execute("set datestyle to 'ISO, YMD'")
+            if timeout_s:
+                con.execute("select set_config('statement_timeout', %s, true)",
+                            [f"{int(timeout_s * 1000)}ms"])
+            if client_id is not None:
+                con.execute("select set_config('app.client_id', %s, true)", [client_id])
             yield cls(con, dsn)
             con.commit()
         except BaseException:
