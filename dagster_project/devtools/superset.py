@@ -38,9 +38,11 @@ class Superset:
     process: subprocess.Popen | None = None
     token: str = ""
     log: Path = field(init=False)
+    secret_key: str = field(init=False)
 
     def __post_init__(self):
         self.log = self.state / "superset.log"
+        self.secret_key = secrets.token_hex(24)  # one per server: it signs the session cookies
 
     @property
     def url(self) -> str:
@@ -49,7 +51,7 @@ class Superset:
     def env(self) -> dict[str, str]:
         return {**os.environ, "SUPERSET_CONFIG_PATH": str(CONFIG),
                 "SUPERSET_HOME": str(self.state / "home"), "BI_SUPERSET_STATE": str(self.state),
-                "BI_SUPERSET_SECRET_KEY": secrets.token_hex(24), "FLASK_APP": "superset"}
+                "BI_SUPERSET_SECRET_KEY": self.secret_key, "FLASK_APP": "superset"}
 
     def cli(self, *args: str, timeout: float = 600) -> None:
         with self.log.open("a") as out:
