@@ -8,14 +8,23 @@ PORT ?= 3000
 export DAGSTER_HOME := $(CURDIR)/.dagster
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: install prepare run dev test test-fast bench lint clean contract retract \
+.PHONY: install prepare run dev test test-fast bench lint clean contract retract lock docs docs-serve \
 	pg-up pg-down pg-roles run-postgres dev-postgres retract-postgres test-bi
 
-$(STAMP): pyproject.toml
+# The full dependency set is requirements.lock (`make lock` writes it from pyproject.toml's pins);
+# the project itself is installed editable on top, without resolving anything again.
+LOCK := requirements.lock
+$(STAMP): pyproject.toml $(LOCK)
 	python3 -m venv .venv
 	.venv/bin/pip install -q --upgrade pip setuptools wheel
-	.venv/bin/pip install -q -e '.[dev]'
+	.venv/bin/pip install -q -r $(LOCK)
+	.venv/bin/pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+## lock: re-resolve requirements.lock from pyproject.toml's pins (after changing a pin), then `make install`
+lock:
+	test -x $(PY) || python3 -m venv .venv
+	$(PY) -m dagster_project.devtools.lock --out $(LOCK)
 
 install: $(STAMP)
 
@@ -80,6 +89,21 @@ dev-postgres: pg-roles prepare .dagster-pg/dagster.yaml
 ## dev: the Dagster UI on http://127.0.0.1:$(PORT)
 dev: prepare
 	.venv/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(PORT)
+
+## docs: the dbt documentation site (models, columns, tests, exposures) of the duckdb target in
+##   dbt/target/docs/, its catalog read from the warehouse `make run` built
+DOCS_DIR := $(CURDIR)/dbt/target/docs
+WAREHOUSE ?= $(CURDIR)/data/warehouse.duckdb
+docs: prepare
+	@test -f $(WAREHOUSE) || { echo "no $(WAREHOUSE): run 'make run' first (dbt docs reads its catalog)"; exit 1; }
+	cd dbt && BI_DUCKDB_PATH=$(WAREHOUSE) ../.venv/bin/dbt docs generate --quiet --static \
+	  --profiles-dir . --target duckdb --target-path $(DOCS_DIR)
+	@echo "dbt docs: $(DOCS_DIR)/static_index.html (one file, opens offline; or 'make docs-serve')"
+
+## docs-serve: serve the generated site on http://127.0.0.1:$(DOCS_PORT)
+DOCS_PORT ?= 8080
+docs-serve:
+	.venv/bin/python -m http.server $(DOCS_PORT) --bind 127.0.0.1 --directory $(DOCS_DIR)
 
 ## test: the whole suite (unit + integration)
 test: prepare

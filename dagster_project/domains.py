@@ -54,6 +54,8 @@ DOMAINS: dict[str, Domain] = {d.name: d for d in (
            "with risk, and the admin approval workflow for price changes."),
     Domain("forecasting", "team:planning-analytics", "nightly",
            "Revenue and MRR forecasts with calibrated intervals, backtests, capacity planning."),
+    Domain("insights", "team:product-analytics", "nightly",
+           "Per-client business metrics and ranked, templated insights from every analytics group."),
 )}
 
 # models outside a domain folder (staging/, intermediate/common/) belong to this domain

@@ -14,6 +14,13 @@ import yaml
 from dagster_project.contract import TableContract, load_contract
 
 SOURCES_FILE = Path(__file__).resolve().parents[2] / "dbt" / "models" / "staging" / "_sources.yml"
+# what the loader adds to every raw row (ingest/read.py, ingest/load.py), after the contract's columns
+LOAD_COLUMNS = (
+    ("_source_file", "The landing file the row was read from, relative to the landing folder."),
+    ("_source_row", "The row's position in that file, from 1."),
+    ("_loaded_at", ("The warehouse clock when the load that appended the row took its locks: one "
+                    "value per load, in the loads' commit order.")),
+)
 HEADER = (
     "# GENERATED from dagster_project/contract/raw_tables.yml by "
     "`python -m dagster_project.contract`. Do not edit by hand.\n"
@@ -34,6 +41,8 @@ def _table_entry(table: TableContract) -> dict:
         if not c.nullable or c.name in table.key:
             col.setdefault("meta", {})["nullable"] = False
         entry["columns"].append(col)
+    entry["columns"] += [{"name": name, "description": text, "meta": {"nullable": False}}
+                         for name, text in LOAD_COLUMNS]
     return entry
 
 

@@ -247,13 +247,16 @@ def test_every_client_keyed_reporting_relation_is_a_table_under_row_security(war
     names = {t for t, _, _ in keyed}
     # the catalog holds at least what the models document, the channel attribution included
     assert names >= _documented_client_keyed_models(warehouse["tmp"])
-    assert "reporting.rpt_channel_attribution" in names
+    assert {"reporting.rpt_channel_attribution", "reporting.rpt_client_business_metrics"} <= names
     assert [(t, kind, on) for t, kind, on in keyed if (kind, on) != ("r", True)] == []
     assert set(policies) >= {(t, p) for t in names
                              for p in ("bi_client_own_rows", "bi_reader_all_rows")}
 
 
 def test_client_reads_only_its_own_rows_in_every_client_keyed_relation(warehouse):
+    # the business metrics (issue 16) have a row per client from the marts alone, so the
+    # isolation below is exercised on them too
+    assert sum(_rows_by_client(warehouse, "reporting.rpt_client_business_metrics").values()) > 0
     _assert_each_client_sees_only_its_rows(warehouse)
 
 

@@ -132,3 +132,27 @@ def test_the_highest_revenue_platform_claimed_for_a_client_is_the_true_one(small
     assert claims.height >= 10, claims.height
     wrong = claims.filter(pl.col("platform") != pl.col("true_platform"))
     assert wrong.height == 0, wrong
+
+
+def test_the_highest_revenue_platform_an_insight_claims_is_the_true_one(small):
+    """Issue 16, part 5: the insight "X is your highest revenue-generating platform" names the
+    planted top platform for every client it is made for (the insight's only evidence here is
+    the platform summary; the other tables are absent, so no other kind is made)."""
+    from dagster_project.analytics import insights as ins
+    from dagster_project.analytics import usage as us
+    from dagster_project.defs.usage.assets import platform_panel
+
+    panel, totals = platform_panel(small["wh"], "position_based")
+    summary = us.platform_summary(panel, totals)
+    insights = ins.build_insights(ins.InsightInputs(platform_summary=summary))
+    claims = insights.filter(pl.col("insight_kind") == "top_revenue_platform")
+    assert set(insights["insight_kind"]) == {"top_revenue_platform"}
+    truth = true_top_platforms(small["all_paths"], small["attribution_truth"]["channel_conversion_params"])
+    joined = claims.join(truth, on="client_id", how="left")
+    assert joined.height >= 10 and joined["true_platform"].null_count() == 0, joined.height
+    wrong = joined.filter(pl.col("subject") != pl.col("true_platform"))
+    assert wrong.height == 0, wrong
+    names = {"instagram": "Instagram", "tiktok": "TikTok", "youtube": "YouTube", "linkedin": "LinkedIn",
+             "twitter": "X (Twitter)", "facebook": "Facebook"}
+    assert all(s.startswith(names[p] + " is your highest revenue-generating platform with $")
+               for s, p in zip(joined["sentence"], joined["true_platform"]))

@@ -1,0 +1,1 @@
+"""Insights domain: ranked, templated insights per client from every analytics group."""
