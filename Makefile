@@ -12,7 +12,7 @@ DG := VIRTUAL_ENV=$(CURDIR)/.venv .venv/bin/dg
 
 .PHONY: install prepare run dev test test-fast bench lint clean contract retract lock docs docs-serve \
 	serve token-issue token-revoke token-list \
-	pg-up pg-down pg-roles run-postgres dev-postgres retract-postgres check screenshots
+	pg-up pg-down pg-roles run-postgres dev-postgres retract-postgres check screenshots test-bi
 
 # The full dependency set is requirements.lock (`make lock` writes it from pyproject.toml's pins);
 # the project itself is installed editable on top, without resolving anything again.
@@ -147,6 +147,20 @@ test: prepare
 ## test-fast: unit tests only
 test-fast: prepare
 	$(PYTEST) -m "not integration"
+
+# The BI tool of `make test-bi`: Apache Superset in its own environment (git-ignored), pinned by
+# bi/superset/requirements.txt (the full set that installed and passed here).
+BI_VENV := .bi/superset-venv
+$(BI_VENV)/.installed-stamp: bi/superset/requirements.txt
+	python3 -m venv $(BI_VENV)
+	$(BI_VENV)/bin/pip install -q --upgrade pip
+	$(BI_VENV)/bin/pip install -q -r bi/superset/requirements.txt
+	touch $@
+
+## test-bi: Superset renders the client overview dashboard from PostgreSQL in headless Chromium (opt-in; README "Connecting a BI tool")
+test-bi: prepare $(BI_VENV)/.installed-stamp
+	command -v chromedriver >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver)
+	BI_TEST_SUPERSET=1 $(PY) -m pytest -q tests/bi
 
 ## bench: benchmarks, results in bench/results/*.json and bench/results/RESULTS.md
 bench: prepare

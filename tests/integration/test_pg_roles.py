@@ -102,9 +102,34 @@ def _catalog_state(con: psycopg.Connection) -> dict[str, list[tuple]]:
 
 
 def _write_analytics_rows(conninfo: str) -> None:
-    """Stand in for the Python assets whose tables are a client-keyed reporting model's only
-    source (dbt alone builds those models empty): a forecast row for every client."""
+    """Stand in for the Python assets and the alerting pass whose tables are a client-keyed
+    reporting model's only source (dbt alone builds those models empty): a forecast row for
+    every client, an experiment of c1 with its read-out, an open alert about c2."""
     with psycopg.connect(conninfo, autocommit=True) as con:
+        con.execute("""
+            create table analytics.experiments as
+            select 'exp-c1' as experiment_id, 'c1' as client_id, 'caption_test' as experiment_name,
+                'content' as kind, timestamp '2025-01-01' as start_at,
+                timestamp '2025-02-01' as end_at""")
+        con.execute("""
+            create table analytics.experiment_results as
+            select 'exp-c1' as experiment_id, 'conversion' as metric, 'treatment' as variant,
+                'proportion' as metric_type, true as is_primary, 100.0 as n_control,
+                100.0 as n_treatment, 0.1 as control_mean, 0.12 as treatment_mean,
+                0.02 as abs_lift, -0.06 as abs_ci_low, 0.1 as abs_ci_high, 0.2 as rel_lift,
+                -0.6 as rel_ci_low, 1.0 as rel_ci_high, 0.6 as p_value, 0.6 as p_holm,
+                0.6 as p_bh, 1.0 as seq_p_value, 0.7 as chance_to_beat_control,
+                false as srm_flag, 0.9 as srm_p_value, 'do not ship' as decision,
+                'no significant effect' as decision_reason, null::text as winning_variant,
+                'ok' as status, 'computed' as status_message""")
+        con.execute("""
+            create table ops.alerts as
+            select 'client_revenue_drop|c2' as alert_key, 'client_revenue_drop' as rule,
+                'metric_anomalies' as source, 'client_daily_revenue' as metric,
+                'c2' as entity, 'Revenue drop for c2' as title, 'warning' as severity,
+                false as escalated, 'open' as status, 1::bigint as occurrences,
+                null::text as note, timestamp '2025-02-01' as first_seen,
+                timestamp '2025-02-01' as last_seen, timestamp '2025-02-01' as updated_at""")
         con.execute("""
             create table analytics.revenue_forecast as
             select client_id, 'client' as series_kind, date '2025-03-01' as forecast_date,

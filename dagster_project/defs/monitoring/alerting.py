@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 
+from dagster_project.defs.dbt.relation_metadata import TABLE_NAME
 from dagster_project.domains import domain
 from dagster_project.metadata import markdown_table, table_metadata
 from dagster_project.notify.activity import alert_activity as activity
@@ -28,6 +29,15 @@ from dagster_project.warehouse import Warehouse
 DOMAIN = domain("monitoring")
 
 NOT_APPLIED = "no alert rules applied yet: run the apply_alert_rules job"
+
+# Kept by the alerting pass and the acknowledge / resolve jobs, not by an asset; declared so
+# that reporting.rpt_alerts (its dbt source) shows where its rows come from.
+alerts_table = dg.AssetSpec(
+    ["ops", "alerts"], group_name=DOMAIN.name, owners=DOMAIN.owners,
+    kinds={"table", get_settings().warehouse_backend}, metadata={TABLE_NAME: ALERTS},
+    description="Every alert and its lifecycle state (open, acknowledged, resolved), one row "
+    "per alert: kept by the alerting pass (the delivery sensor, the process_alerts job) and "
+    "the acknowledge_alert and resolve_alert jobs, not materialized by a run.")
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,20 @@ from dagster_project.analytics.pricing.approval import (
     DEFAULT_NOTICE_DAYS,
     Review,
 )
+from dagster_project.defs.dbt.relation_metadata import TABLE_NAME
 from dagster_project.defs.pricing import store
+from dagster_project.domains import domain
 from dagster_project.settings import get_settings
 from dagster_project.warehouse import Warehouse
+
+# Written by the jobs below, not by an asset; declared so that reporting.rpt_pricing_proposals
+# (its dbt source) shows where its rows come from.
+pricing_proposals_table = dg.AssetSpec(
+    ["ops", "pricing_proposals"], group_name="pricing", owners=domain("pricing").owners,
+    kinds={"table", get_settings().warehouse_backend}, metadata={TABLE_NAME: store.PROPOSALS},
+    description="The pricing approval workflow's state, one row per proposal (pending, "
+    "approved, rejected, superseded, expired, implemented): written by the propose_prices, "
+    "review_pricing_proposal and apply_approved_prices jobs, not materialized by a run.")
 
 
 class ProposeConfig(dg.Config):
