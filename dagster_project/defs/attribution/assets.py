@@ -28,6 +28,7 @@ from dagster_project.defs.attribution.plots import channel_credit_chart, pooled_
 from dagster_project.defs.attribution.sources import WarehouseJourneys
 from dagster_project.domains import domain
 from dagster_project.metadata import markdown_table, png_markdown, table_metadata
+from dagster_project.plots import bars, histogram, plot_entry
 from dagster_project.settings import get_settings
 from dagster_project.warehouse import Warehouse
 
@@ -156,6 +157,9 @@ def channel_attribution(context: dg.AssetExecutionContext, config: AttributionCo
             **table_metadata(result.model_comparison),
             "comparison": dg.MetadataValue.md(markdown_table(shares)),
             "recommended_models": dg.MetadataValue.md(markdown_table(recommended)),
+            **plot_entry(result.model_comparison, lambda d: histogram(
+                d["disagreement"], "Model disagreement per client x channel",
+                "max - min channel share over the attribution models"), "model disagreement"),
         },
     )
 
@@ -179,7 +183,21 @@ def attribution_roi(warehouse: Warehouse) -> dg.MaterializeResult:
         pl.when(pl.col("spend") > 0).then(pl.col("attributed_revenue") / pl.col("spend"))
         .alias("roas")).sort("attribution_model", "channel")
     return dg.MaterializeResult(metadata={**table_metadata(roi),
-                                          "pooled_roas": dg.MetadataValue.md(markdown_table(pooled, 2))})
+                                          "pooled_roas": dg.MetadataValue.md(markdown_table(pooled, 2)),
+                                          **plot_entry(pooled.filter(pl.col("roas").is_not_null()),
+                                                       _roas_chart, "pooled ROAS",
+                                                       "no channel has marketing spend")})
+
+
+def _roas_chart(pooled: pl.DataFrame):
+    """Pooled ROAS per channel: the median over the attribution models, whiskers the models'
+    range."""
+    per = pooled.group_by("channel").agg(pl.col("roas").median().alias("mid"),
+                                         pl.col("roas").min().alias("lo"),
+                                         pl.col("roas").max().alias("hi")).sort("mid", descending=True)
+    return bars(per["channel"].to_list(), per["mid"], "Pooled ROAS per channel (all clients)",
+                "attributed revenue / spend: median over models, whiskers min to max",
+                per["lo"], per["hi"])
 
 
 class PostImpactConfig(dg.Config):
@@ -221,11 +239,19 @@ def post_revenue(context: dg.AssetExecutionContext, config: PostImpactConfig, wa
         s.write("analytics.post_revenue_impact", impact.posts, "replace")
         s.write("analytics.post_revenue_drivers", impact.drivers, "replace")
     yield dg.MaterializeResult(asset_key=["analytics", "post_revenue_impact"],
-                               metadata={**table_metadata(impact.posts), "credit_model": config.credit_model})
+                               metadata={**table_metadata(impact.posts), "credit_model": config.credit_model,
+                                         **plot_entry(impact.posts, lambda d: histogram(
+                                             d["attributed_revenue"], "Attributed revenue per post",
+                                             f"USD ({config.credit_model} credit)"),
+                                             "attributed revenue per post", "no content items")})
     yield dg.MaterializeResult(
         asset_key=["analytics", "post_revenue_drivers"],
         metadata={**table_metadata(impact.drivers),
-                  "suggestions": dg.MetadataValue.md("\n".join(f"- {s}" for s in impact.drivers["suggestion"]))})
+                  "suggestions": dg.MetadataValue.md("\n".join(f"- {s}" for s in impact.drivers["suggestion"])),
+                  **plot_entry(impact.drivers, lambda d: bars(
+                      d["term"].to_list(), d["estimate"], "Revenue per post: estimated effects",
+                      "USD per post (client fixed effects), whiskers the CI (null: see status)",
+                      d["ci_lower"], d["ci_upper"]), "post revenue drivers")})
 
 
 attribution_assets = [channel_attribution, attribution_roi, post_revenue]

@@ -12,6 +12,7 @@ from dagster_project.analytics import customers as cu
 from dagster_project.defs.customers import plots
 from dagster_project.domains import domain
 from dagster_project.metadata import markdown_table, png_markdown, table_metadata
+from dagster_project.plots import bars, histogram_or_statuses, plot_entry, rows_by
 from dagster_project.settings import get_settings
 from dagster_project.warehouse import Warehouse
 
@@ -108,9 +109,16 @@ def customer_clusters(config: ClusterConfig, warehouse: Warehouse):
         **table_metadata(res.customers, STATUS), "k": res.k if res.k is not None else "none",
         "silhouette_by_k": dg.MetadataValue.md(markdown_table(res.silhouettes)),
         "bootstrap_ari_mean": res.ari_mean, "bootstrap_ari_min": res.ari_min,
-        "status": res.status, "status_message": res.status_message})
+        "status": res.status, "status_message": res.status_message,
+        **plot_entry(res.customers, lambda d: rows_by(
+            d.with_columns(pl.col("cluster").cast(pl.String)), "cluster",
+            "End-customers per k-means cluster"), "cluster sizes", res.status_message)})
     yield dg.MaterializeResult(asset_key=["analytics", "customer_cluster_profiles"], metadata={
         **table_metadata(res.profiles),
+        **plot_entry(res.profiles, lambda d: bars(
+            [f"{c}: {s}" for c, s in d.select("cluster", "segment").iter_rows()], d["customers"],
+            "Customers per cluster (nearest RFM segment)", "end-customers"), "cluster profiles",
+            res.status_message),
         "centroids": dg.MetadataValue.md(markdown_table(res.profiles, 3))})
 
 
@@ -166,17 +174,26 @@ def customer_clv(config: ClvConfig, warehouse: Warehouse):
         **table_metadata(res.customers, CLV_COLUMNS), "statuses": _statuses(res.customers),
         "pooled_status": res.pooled_status, "pooled_status_message": res.pooled_message,
         "pooled_parameters": dg.MetadataValue.md(markdown_table(pooled.select(
-            pl.col("^bgnbd_.*$", "^gg_.*$")), 6))})
+            pl.col("^bgnbd_.*$", "^gg_.*$")), 6)),
+        **plot_entry(res.customers, lambda d: histogram_or_statuses(
+            d, "clv", "12-month CLV per end-customer", "CLV (USD)"), "CLV histogram")})
     segment_meta = {**table_metadata(res.segments, STATUS)}
     if res.segments.height:
         segment_meta["clv_by_segment"] = png_markdown(plots.clv_by_segment(res.segments),
                                                       "CLV by segment")
+    else:
+        segment_meta.update(plot_entry(res.segments, None, "CLV by segment",
+                                       f"no CLV was fitted ({res.pooled_status}: "
+                                       f"{res.pooled_message})"))
     yield dg.MaterializeResult(asset_key=["analytics", "customer_clv_segments"],
                                metadata=segment_meta)
     yield dg.MaterializeResult(asset_key=["analytics", "customer_clv_fits"], metadata={
         **table_metadata(res.fits, STATUS),
         "parameter_sources": dg.MetadataValue.md(markdown_table(
-            res.fits.group_by("parameter_source", "parameter_reason").len().sort("len")))})
+            res.fits.group_by("parameter_source", "parameter_reason").len().sort("len"))),
+        **plot_entry(res.fits, lambda d: rows_by(d, "parameter_source",
+                                                  "Clients per CLV parameter source"),
+                     "parameter sources")})
 
 
 class ChurnConfig(dg.Config):
@@ -225,6 +242,9 @@ def client_churn_risk(config: ChurnConfig, warehouse: Warehouse) -> dg.Materiali
         for row in res.metrics.iter_rows(named=True):  # two models
             for m in ("auc", "brier", "ece"):
                 meta[f"{row['model']}_{m}"] = row[m]
+    else:  # no model: what there is, is the rows' status
+        meta.update(plot_entry(res.scores, lambda d: rows_by(d, "status", "Churn-risk rows by status"),
+                               "rows by status", res.status_message))
     return dg.MaterializeResult(metadata=meta)
 
 
@@ -254,10 +274,19 @@ def client_health(config: HealthConfig, warehouse: Warehouse):
         s.write("analytics.segment_transitions", flows)
     yield dg.MaterializeResult(asset_key=["analytics", "client_health"], metadata={
         **table_metadata(health, STATUS), "statuses": _statuses(health),
-        "rules": dg.MetadataValue.md(markdown_table(cu.rules_table(rules)))})
+        "rules": dg.MetadataValue.md(markdown_table(cu.rules_table(rules))),
+        **plot_entry(health, lambda d: rows_by(
+            d.filter(pl.col("snapshot_date") == pl.col("snapshot_date").max()).with_columns(
+                pl.coalesce("health_segment", "status").alias("segment_or_status")),
+            "segment_or_status",
+            "Clients per health segment (status where none) at the latest snapshot"),
+            "health segments")})
     flow_meta = {**table_metadata(flows)}
     if flows.height:
         flow_meta["flows"] = png_markdown(plots.transition_flows(flows), "transitions")
+    else:
+        flow_meta.update(plot_entry(flows, None, "transitions",
+                                    "fewer than two snapshots with health segments, so no flows"))
     yield dg.MaterializeResult(asset_key=["analytics", "segment_transitions"], metadata=flow_meta)
 
 

@@ -22,6 +22,7 @@ from dagster_project.analytics.experiments.status import (
 from dagster_project.defs.experiments.plots import monitor_figure
 from dagster_project.domains import domain
 from dagster_project.metadata import markdown_table, png_markdown, table_metadata
+from dagster_project.plots import bars, plot_entry
 from dagster_project.settings import get_settings
 from dagster_project.warehouse import Warehouse
 
@@ -78,7 +79,10 @@ def experiments_registry(warehouse: Warehouse) -> dg.MaterializeResult:
                   if warehouse.table_exists("analytics.experiment_registry") else None)
     df = registry_union(landed, registered)
     warehouse.write("analytics.experiments", df)
-    return dg.MaterializeResult(metadata=table_metadata(df))
+    return dg.MaterializeResult(metadata={**table_metadata(df), **plot_entry(df, lambda d: bars(
+        d["experiment_id"].to_list(), d["required_n_total"],
+        "Planned sample size per experiment", "units needed (all arms)"), "planned samples",
+        "no experiment is registered")})
 
 
 STATUS_DESCRIPTION = ("ok, or why the row has no statistics (then every p-value, interval, "
@@ -176,6 +180,7 @@ def experiment_results(config: ExperimentStatsConfig, warehouse: Warehouse):
     decision_table = decisions.join(srm.select("experiment_id", "srm_p_value"), on="experiment_id")
     yield dg.MaterializeResult(metadata={
         **table_metadata(df, RESULT_DESCRIPTIONS),
+        **plot_entry(df, _lift_chart, "relative lifts", "no experiment has data"),
         "decisions": dg.MetadataValue.md(markdown_table(decision_table)),
         "statuses": dg.MetadataValue.md(markdown_table(
             df.group_by("status").len().sort("status").join(status_table(), on="status",
@@ -263,7 +268,19 @@ def experiment_power(config: ExperimentStatsConfig, warehouse: Warehouse) -> dg.
     plan = ex.plan_samples(registry, latest)
     df = ex.progress(registry, daily, plan, config.rate_days)
     warehouse.write("analytics.experiment_power", df)
-    return dg.MaterializeResult(metadata=table_metadata(df, POWER_DESCRIPTIONS))
+    return dg.MaterializeResult(metadata={**table_metadata(df, POWER_DESCRIPTIONS), **plot_entry(
+        df, lambda d: bars(d["experiment_id"].to_list(), d["share_of_planned"],
+                           "Sample collected so far", "share of the planned sample"),
+        "share of planned sample", "no experiment is registered")})
+
+
+def _lift_chart(results: pl.DataFrame):
+    """Relative lift per experiment x metric x variant, whiskers the fixed-horizon CI; primary
+    metrics first."""
+    d = results.sort("is_primary", "experiment_id", descending=[True, False])
+    return bars([f"{e} {m} {v}" for e, m, v in d.select("experiment_id", "metric", "variant").iter_rows()],
+                d["rel_lift"], "Relative lift vs control", "relative lift (null: see status)",
+                d["rel_ci_low"], d["rel_ci_high"])
 
 
 POWER_DESCRIPTIONS = {

@@ -19,6 +19,7 @@ from dagster_project.contract import vocabulary
 from dagster_project.defs.forecasting import plots
 from dagster_project.domains import domain
 from dagster_project.metadata import markdown_table, png_markdown, table_metadata
+from dagster_project.plots import histogram_or_statuses, plot_entry
 from dagster_project.settings import get_settings
 from dagster_project.warehouse import Warehouse
 
@@ -187,6 +188,10 @@ def revenue_forecasts(config: ForecastConfig, warehouse: Warehouse):
     timings = {n: {k: round(v, 2) for k, v in r.timings.items()} for n, r in results.items()}
     yield dg.MaterializeResult(asset_key=["analytics", "forecast_backtest"], metadata={
         **table_metadata(backtest, STATUS), **common,
+        **plot_entry(backtest, lambda d: histogram_or_statuses(
+            d, "mase_ratio", "Backtest MASE relative to seasonal naive (< 1 beats it)",
+            "MASE ratio per member x fold x series"), "backtest MASE ratios",
+            "no backtest fold fits the history (see seconds_per_member and the members)"),
         "members": dg.MetadataValue.md(markdown_table(members, 3)),
         "members_without_weight": dg.MetadataValue.md(markdown_table(members.filter(
             pl.col("weight") == 0).select("forecast", "member", "mase_ratio", "weight_reason"),
@@ -278,4 +283,6 @@ def capacity_forecast(config: CapacityConfig, warehouse: Warehouse) -> dg.Materi
     if df.height:
         meta["forecast_chart"] = png_markdown(plots.capacity_chart(history, df),
                                               "capacity forecasts")
+    else:
+        meta.update(plot_entry(df, None, "capacity forecasts", "no resource has a forecast"))
     return dg.MaterializeResult(metadata=meta)

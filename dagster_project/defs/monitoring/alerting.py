@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import dagster as dg
+import polars as pl
 
 from dagster_project.defs.dbt.relation_metadata import TABLE_NAME
 from dagster_project.domains import domain
@@ -23,6 +24,7 @@ from dagster_project.notify.store import (
     ensure_tables,
     evaluate,
 )
+from dagster_project.plots import bars, plot_entry
 from dagster_project.settings import get_settings
 from dagster_project.warehouse import Warehouse
 
@@ -78,4 +80,11 @@ def alert_activity(warehouse: Warehouse) -> dg.MaterializeResult:
         df = activity(decisions, notifications)
         s.write("analytics.alert_activity", df)
     return dg.MaterializeResult(metadata={
-        **table_metadata(df), "open_alerts": dg.MetadataValue.md(markdown_table(open_alerts))})
+        **table_metadata(df), "open_alerts": dg.MetadataValue.md(markdown_table(open_alerts)),
+        **plot_entry(df, _occurrences_chart, "occurrences per rule", "no alert has occurred yet")})
+
+
+def _occurrences_chart(df: pl.DataFrame):
+    """Occurrences per rule over the whole history."""
+    per = df.group_by("rule").agg(pl.col("occurrences").sum()).sort("occurrences", descending=True)
+    return bars(per["rule"].to_list(), per["occurrences"], "Alert occurrences per rule", "occurrences")

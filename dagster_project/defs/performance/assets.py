@@ -10,6 +10,7 @@ from dagster_project.alert_events import alert_event, write_alert_events
 from dagster_project.analytics import performance as pf
 from dagster_project.domains import domain
 from dagster_project.metadata import markdown_table, png_markdown, table_metadata
+from dagster_project.plots import bars, histogram_or_statuses, plot_entry, rows_by
 from dagster_project.settings import get_settings
 from dagster_project.warehouse import Warehouse
 
@@ -110,7 +111,16 @@ def performance(context: dg.AssetExecutionContext, config: PerformanceConfig, wa
     context.log.info(f"performance: {overall['health']} ({overall['reason']}); {written} fast-burn alert events")
     meta = {"performance_slo_burn": {"fast_burn_alerts": written,
                                      "burn_chart": png_markdown(_burn_chart(burn, rules), "burn rates")},
-            "performance_status": {"overall_health": overall["health"]}}
+            "performance_status": {"overall_health": overall["health"],
+                                   **plot_entry(status, lambda d: rows_by(
+                                       d, "health", "Components per health"), "health")},
+            "performance_latency": plot_entry(latency, lambda d: bars(
+                [f"{s} {e}" for s, e in d.select("service", "endpoint").iter_rows()],
+                d["p95_ratio"], "p95 latency vs baseline", "p95 / baseline p95"),
+                "p95 ratio", "no endpoint has requests in the window"),
+            "content_generation_performance": plot_entry(generation, lambda d: histogram_or_statuses(
+                d, "success_rate", "Content generation success rate per client x window",
+                "success rate"), "success rates", "no content generation in the window")}
     for name, df in (("performance_slo_burn", burn), ("performance_latency", latency),
                      ("content_generation_performance", generation), ("performance_status", status)):
         preview = {"latest": dg.MetadataValue.md(markdown_table(df.filter(pl.col("hour_at") == pl.col("hour_at").max())))

@@ -10,6 +10,7 @@ from dagster_project.analytics.pricing.simulate import CANDIDATE_STEPS
 from dagster_project.defs.pricing import plots
 from dagster_project.domains import domain
 from dagster_project.metadata import markdown_table, png_markdown, table_metadata
+from dagster_project.plots import bars, plot_entry
 from dagster_project.settings import get_settings
 from dagster_project.warehouse import Warehouse
 
@@ -139,7 +140,9 @@ def price_demand(config: DemandConfig, warehouse: Warehouse):
         "model_mae": overall["model_mae"], "baseline_mae": overall["baseline_mae"],
         "holdout": png_markdown(plots.holdout_forecasts(res.holdout), "held-out weeks"),
         "feature_gain": dg.MetadataValue.md(markdown_table(res.importance))})
-    yield dg.MaterializeResult(asset_key=FORECAST.path, metadata=table_metadata(res.forecast))
+    yield dg.MaterializeResult(asset_key=FORECAST.path, metadata={
+        **table_metadata(res.forecast), **plot_entry(res.forecast, _signups_chart,
+                                                     "expected signups", "no tier has a model")})
 
 
 class GuardrailsConfig(dg.Config):
@@ -167,7 +170,19 @@ def competitive_position(config: GuardrailsConfig, warehouse: Warehouse) -> dg.M
     warehouse.write("analytics.competitive_position", df)
     return dg.MaterializeResult(metadata={
         **table_metadata(df, STATUS),
-        "positions": dg.MetadataValue.md(markdown_table(guardrails.table()))})
+        "positions": dg.MetadataValue.md(markdown_table(guardrails.table())),
+        **plot_entry(df, lambda d: bars(
+            d["tier"].to_list(), d["price_index"], "Price index per tier",
+            "list price / competitor median, whiskers the target band",
+            d["target_index_low"], d["target_index_high"]), "price index", "no tier is priced")})
+
+
+def _signups_chart(forecast: pl.DataFrame):
+    """Expected signups per tier over the forecast weeks."""
+    per = forecast.group_by("tier").agg(pl.col("expected_signups").sum()).sort("tier")
+    return bars(per["tier"].to_list(), per["expected_signups"],
+                f"Expected signups over the next {forecast['week_start'].n_unique()} weeks",
+                "signups at the current price")
 
 
 class RecommendationConfig(GuardrailsConfig):
@@ -234,6 +249,12 @@ def price_recommendations(config: RecommendationConfig, warehouse: Warehouse):
         "revenue_curves": png_markdown(plots.revenue_curves(sims), "revenue at candidate prices")})
     yield dg.MaterializeResult(asset_key=RECOMMENDATIONS.path, metadata={
         **table_metadata(recs, RECOMMENDATION_COLUMNS),
+        **plot_entry(recs, lambda d: bars(
+            [f"{t}: {a}" for t, a in d.select("tier", "action").iter_rows()],
+            d["expected_revenue_change"], "Expected revenue change of the recommendations",
+            "USD over the horizon, whiskers the CI",
+            d["revenue_change_ci_lower"], d["revenue_change_ci_upper"]), "revenue change",
+            "no tier has a recommendation"),
         "actions": dg.MetadataValue.md(markdown_table(recs.select(
             "tier", "action", "current_price", "suggested_price", "confidence", "risk_level"))),
         "reasoning": dg.MetadataValue.md("\n\n".join(

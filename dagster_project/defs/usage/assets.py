@@ -16,6 +16,7 @@ from dagster_project.defs.usage import plots
 from dagster_project.defs.usage.columns import COLUMNS
 from dagster_project.domains import domain
 from dagster_project.metadata import markdown_table, png_markdown, table_metadata
+from dagster_project.plots import bars, histogram_or_statuses, plot_entry, rows_by
 from dagster_project.settings import get_settings
 from dagster_project.warehouse import Warehouse
 
@@ -121,8 +122,13 @@ def usage_platforms(context: dg.AssetExecutionContext, config: PlatformConfig, w
     context.log.info(f"usage platforms: {summary.height} client x platform rows")
     yield _result("usage_platform_summary", summary,
                   revenue_by_platform=png_markdown(plots.revenue_by_platform(summary), "revenue by platform"))
-    yield _result("usage_platform_trends", trends)
-    yield _result("usage_platform_correlations", correlations)
+    yield _result("usage_platform_trends", trends, **plot_entry(trends, lambda d: histogram_or_statuses(
+        d, "relative_slope", "Weekly trend per client x platform x metric",
+        "relative slope (share of the mean per week)"), "trends", "no client x platform has weeks"))
+    yield _result("usage_platform_correlations", correlations, **plot_entry(
+        correlations, lambda d: histogram_or_statuses(d, "correlation", "Cross-platform correlations",
+                                                      "correlation"),
+        "correlations", "fewer than two platforms"))
 
 
 class AdoptionConfig(dg.Config):
@@ -153,7 +159,8 @@ def usage_adoption(config: AdoptionConfig, warehouse: Warehouse):
         s.write("analytics.usage_adoption_by_tier", tiers, "replace")
     yield _result("usage_feature_adoption_curves", curves,
                   adoption_curves=png_markdown(plots.adoption_curves(curves), "adoption curves"))
-    yield _result("usage_adoption_by_tier", tiers)
+    yield _result("usage_adoption_by_tier", tiers, **plot_entry(tiers, _adoption_chart,
+                                                                "adoption by tier", "no tier has clients"))
 
 
 class FeatureEffectsConfig(dg.Config):
@@ -202,7 +209,10 @@ def automation_savings(config: AutomationConfig, warehouse: Warehouse) -> dg.Mat
     warehouse.write("analytics.automation_savings", df, "replace")
     by_feature = df.group_by("feature_name").agg(pl.col("hours_saved", "value_saved").sum()).sort(
         "hours_saved", descending=True)
-    return _result("automation_savings", df, by_feature=dg.MetadataValue.md(markdown_table(by_feature, 1)))
+    return _result("automation_savings", df, by_feature=dg.MetadataValue.md(markdown_table(by_feature, 1)),
+                   **plot_entry(by_feature, lambda d: bars(
+                       d["feature_name"].to_list(), d["hours_saved"], "Hours saved per feature (all clients)",
+                       "hours"), "hours saved", "no feature was used"))
 
 
 def posting_inputs(warehouse: Warehouse, complete_days: int) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -270,9 +280,41 @@ def posting(context: dg.AssetExecutionContext, config: PostingConfig, warehouse:
             s.write(f"analytics.{name}", df, "replace")
     context.log.info(f"posting: {posts.height} complete posts, {result.peak_hours.height} peak hours recommended")
     extra = {"posting_hour_profiles": {"hour_profiles": png_markdown(plots.hour_profiles(result.hour_profiles),
-                                                                     "hour profiles")}}
+                                                                     "hour profiles")},
+             "posting_day_profiles": plot_entry(result.day_profiles, _day_chart, "day profiles",
+                                                "no platform x type has enough posts"),
+             "posting_frequency_curves": plot_entry(result.frequency_curves, lambda d: bars(
+                 d["platform"].to_list(), d["optimal_posts_per_week"],
+                 "Optimal posts per week per platform", "posts per week, whiskers the interval",
+                 d["optimal_low"], d["optimal_high"]), "optimal frequency", "no platform has enough weeks"),
+             "posting_peak_hours": plot_entry(result.peak_hours, lambda d: bars(
+                 [f"{c} {p} {t} {h}h" for c, p, t, h in d.select("client_id", "platform", "content_type",
+                                                                 "hour").iter_rows()],
+                 d["lift"], "Recommended peak hours (first 25)", "engagement lift, whiskers the interval",
+                 d["lift_low"], d["lift_high"]), "peak hours",
+                 "no client x platform x type has a peak hour clearly above the others"),
+             "posting_recommendations": plot_entry(result.recommendations, lambda d: rows_by(
+                 d, "hours_status", "Posting recommendations by hours status"), "recommendations",
+                 "no client posts")}
     for name, df in tables.items():
         yield _result(name, df, **extra.get(name, {}))
 
 
 usage_assets = [usage_platforms, usage_adoption, usage_feature_effects, automation_savings, posting]
+
+
+def _adoption_chart(tiers: pl.DataFrame):
+    """Adoption rate per tier x feature (the 25 highest), whiskers the interval."""
+    d = tiers.sort("adoption_rate", descending=True, nulls_last=True)
+    return bars([f"{t} {f}" for t, f in d.select("tier", "feature_name").iter_rows()],
+                d["adoption_rate"], "Feature adoption per tier (highest 25)",
+                "share of active clients adopting, whiskers the interval",
+                d["adoption_low"], d["adoption_high"])
+
+
+def _day_chart(days: pl.DataFrame):
+    """Engagement lift per weekday, averaged over platform x content type (posts-weighted)."""
+    per = days.filter(pl.col("lift").is_not_null()).group_by("weekday").agg(
+        ((pl.col("lift") * pl.col("posts")).sum() / pl.col("posts").sum()).alias("lift")).sort("weekday")
+    return bars(per["weekday"].to_list(), per["lift"], "Engagement lift per weekday",
+                "lift, posts-weighted over platform x content type")
