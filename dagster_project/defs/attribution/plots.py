@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from dagster_project.plots import plt as pyplot
+
 
 def pooled_shares(attribution: pl.DataFrame) -> pl.DataFrame:
     """Channel share of all clients' conversions per model (channels as rows, models as columns)."""
@@ -18,10 +20,7 @@ def pooled_shares(attribution: pl.DataFrame) -> pl.DataFrame:
 
 def channel_credit_chart(shares: pl.DataFrame, models: list[str]):
     """Grouped bars: each channel's share of conversions under each model."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     import numpy as np
 
     channels = shares["channel"].to_list()

@@ -5,19 +5,12 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from dagster_project.plots import plt as pyplot
 
 
 def segment_sizes(rfm: pl.DataFrame):
     """Customers per RFM segment (all clients)."""
-    plt = _plt()
+    plt = pyplot()
     counts = rfm.filter(pl.col("segment").is_not_null()).group_by("segment").len().sort("len")
     fig, ax = plt.subplots(figsize=(7, 3.5))
     ax.barh(counts["segment"].to_list(), counts["len"].to_numpy())
@@ -29,7 +22,7 @@ def segment_sizes(rfm: pl.DataFrame):
 def clv_by_segment(segments: pl.DataFrame):
     """Mean 12-month CLV per RFM segment, pooled over clients, with the range of the clients'
     bootstrap intervals' customer-weighted means."""
-    plt = _plt()
+    plt = pyplot()
     pooled = segments.group_by("segment").agg(
         clv=(pl.col("clv_total").sum() / pl.col("customers").sum()),
         lower=(pl.col("clv_total_lower").sum() / pl.col("customers").sum()),
@@ -48,7 +41,7 @@ def clv_by_segment(segments: pl.DataFrame):
 
 def calibration(curve: pl.DataFrame):
     """Observed churn rate against mean predicted risk per bin, held-out period."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
     for model in curve["model"].unique().sort():
         d = curve.filter(pl.col("model") == model)
@@ -64,7 +57,7 @@ def calibration(curve: pl.DataFrame):
 
 def transition_flows(transitions: pl.DataFrame):
     """The latest month's flow matrix: clients from each segment (rows) to each (columns)."""
-    plt = _plt()
+    plt = pyplot()
     last = transitions.filter(pl.col("to_snapshot") == pl.col("to_snapshot").max())
     wide = last.pivot(on="to_segment", index="from_segment", values="clients",
                       sort_columns=True).sort("from_segment").fill_null(0)

@@ -6,12 +6,11 @@ import math
 
 import polars as pl
 
+from dagster_project.plots import plt as pyplot
+
 
 def monitor_figure(df: pl.DataFrame):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     panels = df.select("experiment_id", "variant").unique(maintain_order=True).rows()
     cols = min(3, max(len(panels), 1))

@@ -5,22 +5,14 @@ from __future__ import annotations
 import polars as pl
 
 from dagster_project.analytics.forecasting import Panel
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from dagster_project.plots import plt as pyplot
 
 
 def fan_chart(panel: Panel, forecast: pl.DataFrame, series: list[str], title: str,
               history_days: int = 90):
     """For each of ``series``: its last ``history_days`` in the panel (gaps filled by the
     panel's rule) and the forecast with its bands, widest level lightest."""
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(len(series), 1, figsize=(8, 2.4 * len(series)), squeeze=False)
     levels = sorted(forecast["level"].drop_nulls().unique().to_list(), reverse=True)
     dates = panel.dates()[-history_days:]
@@ -47,7 +39,7 @@ def fan_chart(panel: Panel, forecast: pl.DataFrame, series: list[str], title: st
 def capacity_chart(history: pl.DataFrame, capacity: pl.DataFrame):
     """Each resource's history, its forecast at 30/60/90 days with the widest interval, and
     its threshold."""
-    plt = _plt()
+    plt = pyplot()
     resources = capacity["resource"].unique().sort().to_list()
     fig, axes = plt.subplots(len(resources), 1, figsize=(8, 2.2 * len(resources)),
                              squeeze=False)

@@ -5,15 +5,14 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from dagster_project.plots import plt as pyplot
+
 LEVELS = ("high", "medium", "low")
 
 
 def insight_mix(insights: pl.DataFrame):
     """Insights per kind, stacked by impact level (all clients)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     counts = insights.group_by("insight_kind", "impact_level").len().pivot(
         on="impact_level", index="insight_kind", values="len").fill_null(0).sort("insight_kind")

@@ -5,20 +5,13 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from dagster_project.plots import plt as pyplot
 
 
 def baseline_band(base: pl.DataFrame, flags: pl.DataFrame, title: str, z_threshold: float):
     """The series, its robust baseline and the band ``expected ± z_threshold·scale`` (back on
     the value scale), with the flagged points."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(9, 3.2))
     ok = base.filter(pl.col("expected").is_not_null())
     ey = np.log1p(ok["expected"].to_numpy())
@@ -38,7 +31,7 @@ def model_scores(scores: pl.DataFrame, flags: pl.DataFrame, detector: str, title
                  tail: float):
     """``-log10`` of the calibrated tail probability of ``detector`` over time, the flagging
     line and the flagged points."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(9, 3.2))
     tail_of = lambda s: -np.log10(np.clip(1.0 - s, 1e-300, 1.0))
     ax.plot(scores["ts"].to_list(), tail_of(scores[detector].to_numpy()), lw=0.6, label=detector)

@@ -11,6 +11,7 @@ from dagster_project.analytics import performance as pf
 from dagster_project.domains import domain
 from dagster_project.metadata import markdown_table, png_markdown, table_metadata
 from dagster_project.plots import bars, histogram_or_statuses, plot_entry, rows_by
+from dagster_project.plots import plt as pyplot
 from dagster_project.settings import get_settings
 from dagster_project.warehouse import Warehouse
 
@@ -130,10 +131,7 @@ def performance(context: dg.AssetExecutionContext, config: PerformanceConfig, wa
 
 
 def _burn_chart(burn: pl.DataFrame, rules: pf.BurnRules):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     recent = burn.filter(pl.col("hour_at") > pl.col("hour_at").max() - pl.duration(days=7))
     fig, ax = plt.subplots(figsize=(7, 3.5))

@@ -5,19 +5,12 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from dagster_project.plots import plt as pyplot
 
 
 def elasticity_intervals(table: pl.DataFrame):
     """Each tier's estimates with their 95% intervals, per method, against -1."""
-    plt = _plt()
+    plt = pyplot()
     ok = table.filter(pl.col("status") == "ok")
     tiers = sorted(table["tier"].unique().to_list())
     methods = ["observational", "experiment", "combined", "dml"]
@@ -37,7 +30,7 @@ def elasticity_intervals(table: pl.DataFrame):
 
 def holdout_forecasts(holdout: pl.DataFrame):
     """Held-out weekly sign-ups per tier: actual, LightGBM, baseline."""
-    plt = _plt()
+    plt = pyplot()
     tiers = sorted(holdout["tier"].unique().to_list())
     fig, axes = plt.subplots(1, max(len(tiers), 1), figsize=(3 * max(len(tiers), 1), 2.8),
                              squeeze=False)
@@ -56,7 +49,7 @@ def holdout_forecasts(holdout: pl.DataFrame):
 
 def revenue_curves(simulations: pl.DataFrame):
     """Expected change in new MRR over the horizon against the list price change, per tier."""
-    plt = _plt()
+    plt = pyplot()
     ok = simulations.filter(pl.col("status") == "ok")
     fig, ax = plt.subplots(figsize=(7, 3.5))
     for tier in sorted(ok["tier"].unique().to_list()):

@@ -1,9 +1,8 @@
 """Plots attached to the usage assets' metadata (matplotlib figures)."""
 
-import matplotlib
+from dagster_project.plots import plt as pyplot
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+plt = pyplot()
 import polars as pl
 
 
