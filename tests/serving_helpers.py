@@ -72,9 +72,12 @@ def build_serving_warehouse(folder: Path, dbt_helpers) -> Path:
 
 
 def query(db: Path, sql: str, params=None) -> list[tuple]:
-    """Read the warehouse as the test's own oracle (a short read-only connection)."""
-    with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute(sql, params or []).fetchall()
+    """Read the warehouse as the test's own oracle (a short read-only session, whose open waits
+    while the service holds the file for a write)."""
+    from dagster_project.warehouse import Warehouse
+
+    with Warehouse(duckdb_path=str(db), read_only=True).session() as s:
+        return s.read(sql, params).rows()
 
 
 class Server:

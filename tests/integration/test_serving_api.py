@@ -9,7 +9,6 @@ import datetime as dt
 import time
 
 import dagster as dg
-import duckdb
 import httpx
 import pytest
 
@@ -236,10 +235,11 @@ def test_cache_serves_until_a_materialization_lands_then_the_new_rows(env, monke
     second = post(env, f"{BI}/revenue-tracking", tok, body)
     assert (first.headers["x-cache"], second.headers["x-cache"]) == ("miss", "hit")
     # a new day lands in the mart the report is built from (what a nightly build would add)
-    with duckdb.connect(str(env["db"])) as con:
-        con.execute("insert into marts.fct_revenue_daily by name select * replace "
-                    "(date '2024-02-01' as revenue_date, 500.0 as revenue) from "
-                    "marts.fct_revenue_daily where client_id = 'c1' limit 1")
+    # through the Warehouse, whose open waits while the service's version poll holds the file
+    with env["wh"].session() as s:
+        s.execute("insert into marts.fct_revenue_daily by name select * replace "
+                  "(date '2024-02-01' as revenue_date, 500.0 as revenue) from "
+                  "marts.fct_revenue_daily where client_id = 'c1' limit 1")
     assert post(env, f"{BI}/revenue-tracking", tok, body).json() == second.json()  # cached
     monkeypatch.setenv("BI_DUCKDB_PATH", str(env["db"]))
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))

@@ -18,6 +18,7 @@ import json
 import dagster_project
 from dagster_project.analytics.customers import rules as customer_rules
 from dagster_project.analytics.forecasting import capacity
+from dagster_project.analytics.insights import rules as insight_rules
 from dagster_project.analytics.pricing import guardrails
 from dagster_project.contract import CONTRACT_FILE, RAW_TABLES
 from dagster_project.exports import EXPORTS_FILE
@@ -25,6 +26,7 @@ from dagster_project.notify import rules as alert_rules
 from dagster_project.postgres.roles import sql_files
 
 paths = [CONTRACT_FILE, EXPORTS_FILE, capacity.THRESHOLDS_PATH, guardrails.DEFAULT_PATH, alert_rules.RULES_FILE,
+         insight_rules.KINDS_PATH,
          *customer_rules.HERE.glob("*.yml"), *sql_files()]
 print(json.dumps({"package": dagster_project.__file__, "tables": len(RAW_TABLES),
                   "files": [str(p) for p in paths if p.is_file()]}))
