@@ -97,7 +97,11 @@ class Browser:
             self._call("DELETE", f"/session/{self.session}")
         finally:
             self.driver.terminate()
-            self.driver.wait(timeout=20)
+            try:
+                self.driver.wait(timeout=20)
+            except subprocess.TimeoutExpired:  # seen on a clean CI machine: SIGTERM not honoured
+                self.driver.kill()
+                self.driver.wait(timeout=20)
             shutil.rmtree(self.profile, ignore_errors=True)
 
     def __enter__(self) -> Self:
