@@ -12,25 +12,20 @@ import duckdb
 
 from dagster_project.alert_events import alert_event, write_alert_events
 from dagster_project.defs.monitoring.alerting import NOT_APPLIED, alerting_pass
+from dagster_project.sensor_guards import duckdb_run_in_progress
 from dagster_project.warehouse import Warehouse
 
 DELIVERY_TICK_SECONDS = 40.0  # a sensor evaluation must end within Dagster's 60 s
 RUN_SOURCE = "dagster_run"
 CHECK_SOURCE = "asset_check"
 CHECK_SEVERITY = {"ERROR": "critical", "WARN": "warning"}
-ACTIVE = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED,
-          dg.DagsterRunStatus.CANCELING]
-
 
 @dg.sensor(minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,
            description="Fold new anomalies, threshold crossings and alert events into ops.alerts "
            "and deliver due notifications (retries, dead letters); each tick says how many were "
            "sent, retried and dead-lettered.")
 def alert_delivery_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse):
-    if warehouse.backend == "duckdb" and context.instance.get_run_records(
-            filters=dg.RunsFilter(statuses=ACTIVE), limit=1):
-        # DuckDB admits one writing process: a run (and its dbt build) must not find the
-        # file held by this tick; what is due waits for the next one
+    if duckdb_run_in_progress(context.instance, warehouse):
         return dg.SkipReason("a run is writing the DuckDB warehouse; delivery waits")
     try:
         result = alerting_pass(warehouse, DELIVERY_TICK_SECONDS)

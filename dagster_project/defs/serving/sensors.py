@@ -9,13 +9,11 @@ import warnings
 import dagster as dg
 import duckdb
 
+from dagster_project.sensor_guards import duckdb_run_in_progress
 from dagster_project.serving.versions import bump_versions
 from dagster_project.warehouse import Warehouse
 
 BATCH = 1000
-ACTIVE = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED,
-          dg.DagsterRunStatus.CANCELING]
-
 
 def new_materializations(instance: dg.DagsterInstance, after: int | None
                          ) -> tuple[list[str], int | None]:
@@ -35,8 +33,7 @@ def new_materializations(instance: dg.DagsterInstance, after: int | None
            "tick, so the serving API drops its cached answers over it and pushes updates to "
            "dashboards.")
 def serving_versions_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse):
-    if warehouse.backend == "duckdb" and context.instance.get_run_records(
-            filters=dg.RunsFilter(statuses=ACTIVE), limit=1):
+    if duckdb_run_in_progress(context.instance, warehouse):
         return dg.SkipReason("a run is writing the DuckDB warehouse; versions wait for it")
     after = int(context.cursor) if context.cursor else None
     keys, last = new_materializations(context.instance, after)
