@@ -161,3 +161,15 @@ def unique_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     frame = pl.DataFrame({n: np.asarray(c, dtype=float) for n, c in zip(names, columns)})
     distinct = frame.group_by(names).len().sort(names)
     return [distinct[n].to_numpy() for n in names], distinct["len"].to_numpy().astype(float)
+
+
+def distinct_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """Distinct rows of the stacked columns (in order of first appearance) and, for every input row,
+    the index of its distinct row: ``[u[inverse] for u in distinct]`` gives the columns back.
+    For computations that depend on a customer only through these columns, done once per
+    distinct row (a hash join: linear time, unlike a sort)."""
+    names = [f"c{j}" for j in range(len(columns))]
+    frame = pl.DataFrame({n: np.asarray(c, dtype=float) for n, c in zip(names, columns)})
+    distinct = frame.unique(maintain_order=True).with_row_index("row")
+    inverse = frame.join(distinct, on=names, how="left", maintain_order="left")["row"]
+    return [distinct[n].to_numpy() for n in names], inverse.to_numpy().astype(np.int64)
