@@ -56,6 +56,9 @@ class DetectionConfig(dg.Config):
     periods: int = Field(default=4, ge=1, description="Earlier seasonal periods in the baseline.")
     min_periods: int = Field(default=2, ge=1, description="Earlier periods a point needs.")
     scale_periods: int = Field(default=4, ge=1, description="Periods of residuals for the scale.")
+    fallback_days: int = Field(default=7, ge=0, description="Earlier days (same time of day) "
+                               "an hourly series' first weeks are compared with while fewer "
+                               "than min_periods earlier periods exist; 0: no fallback.")
     trend_alpha: float = Field(default=0.001, gt=0, lt=1,
                                description="Mann-Kendall level of the trend pattern.")
     recurring_count: int = Field(default=3, ge=2, description="Episodes that make a recurrence.")
@@ -65,7 +68,8 @@ class DetectionConfig(dg.Config):
 
     def settings(self) -> mon.DetectionSettings:
         return mon.DetectionSettings(
-            baseline=mon.BaselineSettings(self.periods, self.scale_periods, self.min_periods),
+            baseline=mon.BaselineSettings(self.periods, self.scale_periods, self.min_periods,
+                                          self.fallback_days),
             patterns=mon.PatternSettings(
                 trend_alpha=self.trend_alpha, recurring_count=self.recurring_count,
                 recurring_window=dt.timedelta(hours=self.recurring_window_hours)),
