@@ -10,7 +10,7 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 # dg (dev, check) warns unless the project's venv is the active one
 DG := VIRTUAL_ENV=$(CURDIR)/.venv .venv/bin/dg
 
-.PHONY: install prepare run dev test test-fast bench lint clean contract retract lock docs docs-serve \
+.PHONY: install prepare run dev test test-fast bench bench-peers lint clean contract retract lock docs docs-serve \
 	serve token-issue token-revoke token-list \
 	pg-up pg-down pg-roles run-postgres dev-postgres retract-postgres check screenshots test-bi
 
@@ -165,6 +165,11 @@ test-bi: prepare $(BI_VENV)/.installed-stamp
 ## bench: benchmarks, results in bench/results/*.json and bench/results/RESULTS.md
 bench: prepare
 	$(PY) bench/run.py
+
+## bench-peers: the peer libraries that cannot share the project's venv, each in its own
+bench-peers:
+	test -x .venv-statsforecast/bin/python || python3 -m venv .venv-statsforecast
+	.venv-statsforecast/bin/pip install -q -r bench/peers/statsforecast.txt
 
 lint: install
 	.venv/bin/ruff check dagster_project tests bench
