@@ -140,10 +140,12 @@ def metric_anomalies(context: dg.AssetExecutionContext, config: DetectionConfig,
     endpoint; CPU, memory, disk and queue depth per host; content-generation failures; revenue
     per client; engagement per platform; MRR per tier), one row per point and detector: the
     seasonal robust baseline (median of the same slot in earlier weeks or months, corrected for
-    growth; robust z), Isolation Forest and a torch autoencoder over the API and host vectors,
-    and their Bonferroni combination; scores are 1 - calibrated tail probability; each point
-    carries the pattern of its episode (spike, drop, level_shift, trend by Mann-Kendall and
-    Theil-Sen, recurring). Series that cannot be scored get a status row (rebuild only)."""
+    growth; robust z; an hourly series' days 7 to 14, before two earlier weeks exist, against
+    the range of the same hour on the 7 earlier days), Isolation Forest and a torch autoencoder
+    over the API and host vectors, and their Bonferroni combination; scores are 1 - calibrated
+    tail probability; each point carries the pattern of its episode (spike, drop, level_shift,
+    trend by Mann-Kendall and Theil-Sen, recurring). Series that cannot be scored get a status
+    row (rebuild only)."""
     settings = config.settings()
     path = model_path()
     incremental = (not config.rebuild) if config.rebuild is not None else (
