@@ -114,3 +114,14 @@ def test_a_fallback_point_missing_one_earlier_day_is_insufficient():
 def test_a_negative_fallback_days_raises_a_value_error_naming_it():
     with pytest.raises(ValueError, match="fallback_days"):
         mon.BaselineSettings(fallback_days=-1)
+
+
+def test_a_history_cut_by_a_bounded_read_gets_no_fallback():
+    # the hourly run reads the last weeks only: a series whose first step is the read's start
+    # is old, not young, and its oldest days are never scored by the fallback
+    grid = hourly(traffic(seed=4))
+    cut = mon.robust_baseline(grid, "hour", "hour_of_week", read_from=MONDAY)
+    young = mon.robust_baseline(grid, "hour", "hour_of_week",
+                                read_from=MONDAY - dt.timedelta(hours=1))
+    assert set(cut[:14 * 24]["status"]) == {"insufficient_history"}
+    assert set(young[7 * 24:]["status"]) == {"ok"}

@@ -132,12 +132,16 @@ def upper_bound(metric: str) -> float | None:
 
 
 def _daily_fallback(df: pl.DataFrame, grain: str, steps: int, settings: BaselineSettings,
-                    stride: int) -> pl.DataFrame:
+                    stride: int, read_from: dt.datetime | None) -> pl.DataFrame:
     """``df`` with ``expected_y``, ``scale`` and ``zero_share`` filled, where the seasonal
     baseline left them null in an entity's first ``min_periods + 1`` periods, by the
-    short-history fallback of the module docstring (one day as the period)."""
+    short-history fallback of the module docstring (one day as the period). An entity whose
+    first step is at ``read_from`` has a history cut by the read, not a short one: no
+    fallback (the hourly run's bounded read would otherwise score its oldest days twice)."""
     day, days = 86400 // STEP_SECONDS[grain], settings.fallback_days
     head = df.filter(pl.col("_row") < (settings.min_periods + 1) * steps)
+    if read_from is not None:
+        head = head.filter(pl.col("ts").min().over("entity") > read_from)
     lags = [pl.col("y").shift(j * day).over("entity") for j in range(1, days + 1)]
     complete = pl.sum_horizontal([lag.is_not_null() for lag in lags]) == days
     head = head.with_columns(fb_expected_y=pl.when(complete).then(pl.col("y").clip(
@@ -159,11 +163,13 @@ def _daily_fallback(df: pl.DataFrame, grain: str, steps: int, settings: Baseline
 
 def robust_baseline(series: pl.DataFrame, grain: str, seasonality: str,
                     settings: BaselineSettings = BaselineSettings(),
-                    upper: float | None = None) -> pl.DataFrame:
+                    upper: float | None = None,
+                    read_from: dt.datetime | None = None) -> pl.DataFrame:
     """``series`` (entity, ts, value; a regular grid, see ``series.regular_grid``) with
     ``expected`` (value units), ``scale`` and ``z`` (log1p units), ``score`` in [0, 1] and
     ``status`` per row (``ok``, ``insufficient_history``, ``constant_series``,
-    ``intermittent_series``, ``no_data``)."""
+    ``intermittent_series``, ``no_data``). ``read_from``: the time ``series`` was read from
+    when its history is bounded (``history_start``); None: the whole history."""
     steps = period_steps(seasonality, grain)
     min_samples = max(3, steps // 7)
     df = series.sort("entity", "ts").with_columns(y=pl.col("value").log1p(),
@@ -191,7 +197,7 @@ def robust_baseline(series: pl.DataFrame, grain: str, seasonality: str,
     df = df.with_columns(scale=pl.when(pl.col("mad") > 0).then(MAD_TO_SD * pl.col("mad"))
                          .otherwise(MEAN_AD_TO_SD * pl.col("mean_ad")))
     if settings.fallback_days and grain != "day":
-        df = _daily_fallback(df, grain, steps, settings, stride)
+        df = _daily_fallback(df, grain, steps, settings, stride, read_from)
     status = (pl.when(pl.col("value").is_null()).then(pl.lit("no_data"))
               .when(pl.col("expected_y").is_null() | pl.col("scale").is_null())
               .then(pl.lit("insufficient_history"))

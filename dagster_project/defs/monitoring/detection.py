@@ -89,9 +89,9 @@ def _save(models: mon.DetectorModels, path: Path) -> None:
 
 def _read_series(warehouse: Warehouse, settings: mon.DetectionSettings, incremental: bool,
                  new_steps: int):
-    """{metric: (grid, grain, seasonality)} and, when incremental, {metric: since}: the
-    last ``new_steps`` steps and the history their baseline reads."""
-    series, since = {}, {}
+    """{metric: (grid, grain, seasonality)} and, when incremental, {metric: since} (the
+    last ``new_steps`` steps) and {metric: start} (the history their baseline reads)."""
+    series, since, starts = {}, {}, {}
     for name, m in mon.METRICS.items():
         if not warehouse.table_exists(f"marts.{m.mart}"):
             continue
@@ -104,11 +104,12 @@ def _read_series(warehouse: Warehouse, settings: mon.DetectionSettings, incremen
             start = mon.history_start(last, m.grain, m.seasonality[0], settings.baseline,
                                       new_steps)
             since[name] = last - dt.timedelta(seconds=STEP_SECONDS[m.grain] * (new_steps - 1))
+            starts[name] = start
         df = warehouse.read(mon.series_sql(m, start))
         if df.height:
             absent = 0.0 if name in ABSENT_MEANS_ZERO else None
             series[name] = (mon.regular_grid(df, m.grain, absent), m.grain, m.seasonality[0])
-    return series, since
+    return series, since, starts
 
 
 def _plots(base, points: pl.DataFrame, scores: pl.DataFrame, cfg: DetectionConfig) -> dict:
@@ -150,8 +151,8 @@ def metric_anomalies(context: dg.AssetExecutionContext, config: DetectionConfig,
     path = model_path()
     incremental = (not config.rebuild) if config.rebuild is not None else (
         context.job_name == HOURLY_JOB and path.exists() and warehouse.table_exists(TABLE))
-    series, since = _read_series(warehouse, settings, incremental, config.new_steps)
-    base = mon.baselines(series, settings)
+    series, since, starts = _read_series(warehouse, settings, incremental, config.new_steps)
+    base = mon.baselines(series, settings, starts)
     if incremental:
         models = pickle.loads(path.read_bytes())  # written by this asset's rebuild
     else:
