@@ -9,7 +9,8 @@
       select cast(<column> as <type>) as <column>, ... from <relation>
     or, called as `{% call source_or_empty(...) %} <select> {% endcall %}`, the same casts over
     `(<select>)`: the body filters, joins, aggregates or derives columns (an alias naming a
-    column of the map), and may return more columns than the map, which are dropped;
+    column of the map), and may return more columns than the map, which are dropped; its
+    column names must be distinct (`select *, f(x) as x` would be ambiguous);
   - else the typed empty placeholder:
       select cast(null as <type>) as <column>, ... where 1 = 0
   At parse time (`execute` false) it renders the placeholder without touching the warehouse.
