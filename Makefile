@@ -136,9 +136,10 @@ docs-serve:
 	.venv/bin/python -m http.server $(DOCS_PORT) --bind 127.0.0.1 --directory $(DOCS_DIR)
 
 # Test modules run on TEST_WORKERS processes (pytest-xdist), a module's tests on one worker so
-# its module-scoped builds are made once; TEST_WORKERS=0 runs everything in this process.
+# its module-scoped builds are made once; TEST_WORKERS=0 runs everything in this process. The 15
+# slowest tests (setup included) are listed at the end, to see where the suite's time goes.
 TEST_WORKERS ?= 2
-PYTEST := $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+PYTEST := $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 ## test: the whole suite (unit + integration)
 test: prepare
