@@ -7,7 +7,11 @@ the one before it the calibration period, all earlier ones the training period.
 
 - Model: LightGBM gradient-boosted trees (binary log-loss, deterministic, one thread), raw
   scores calibrated on the calibration period by Platt scaling (a logistic regression on the
-  raw log-odds) or isotonic regression.
+  raw log-odds) or isotonic regression. A calibration map never reverses the model's ranking:
+  when Platt's fitted slope is <= 0 (the calibration period's churners did not score above its
+  stayers), the maximum-likelihood fit under the constraint slope >= 0 is the flat one, so every
+  risk is the calibration period's churn rate, and the status message says so (isotonic
+  regression is non-decreasing by construction).
 - Baseline: an L2 logistic regression on the same features (nulls filled with the training
   median, standardized), calibrated the same way.
 - Held-out figures of both on the test period: ROC AUC, Brier score, and the expected
@@ -141,12 +145,17 @@ def calibration_curve(p: np.ndarray, y: np.ndarray, bins: int = CALIBRATION_BINS
 class _Calibrator:
     def __init__(self, method: str, raw: np.ndarray, y: np.ndarray):
         self.method = method
+        self.flat = False  # Platt's slope came out <= 0: the constrained fit is the base rate
         if method == "platt":
-            self.model = LogisticRegression(C=1e6).fit(raw[:, None], y)
+            self.model = LogisticRegression(C=1e6, tol=1e-10, max_iter=1000).fit(raw[:, None], y)
+            self.flat = bool(self.model.coef_[0, 0] <= 0)
+            self.rate = float(np.mean(y))
         else:
             self.model = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(raw, y)
 
     def __call__(self, raw: np.ndarray) -> np.ndarray:
+        if self.flat:
+            return np.full(len(raw), self.rate)
         if self.method == "platt":
             return self.model.predict_proba(raw[:, None])[:, 1]
         return self.model.predict(raw)
@@ -197,7 +206,8 @@ def churn_risk(snapshots: pl.DataFrame, settings: ChurnSettings = ChurnSettings(
         random_state=settings.seed, deterministic=True, force_row_wise=True, n_jobs=1,
         verbose=-1).fit(Xn[train], y[train])
     raw = booster.predict(Xn, raw_score=True)
-    risk = _Calibrator(settings.calibration, raw[cal], y[cal])(raw)
+    calibrator = _Calibrator(settings.calibration, raw[cal], y[cal])
+    risk = calibrator(raw)
     median = np.nanmedian(Xn[train], axis=0)
     median = np.where(np.isnan(median), 0.0, median)
     filled = np.where(np.isnan(Xn), median, Xn)
@@ -205,7 +215,13 @@ def churn_risk(snapshots: pl.DataFrame, settings: ChurnSettings = ChurnSettings(
     z = (filled - mean) / np.where(sd > 0, sd, 1.0)
     logit = LogisticRegression(C=1.0, max_iter=2000).fit(z[train], y[train])
     base_raw = logit.decision_function(z)
-    base = _Calibrator(settings.calibration, base_raw[cal], y[cal])(base_raw)
+    base_calibrator = _Calibrator(settings.calibration, base_raw[cal], y[cal])
+    base = base_calibrator(base_raw)
+    message = "computed" + "".join(
+        f"; the {name} scores did not rank the calibration period's churners above its stayers "
+        f"(Platt slope <= 0), so its {column} is that period's churn rate for every client"
+        for name, column, c in (("LightGBM", "churn_risk", calibrator),
+                                ("logistic baseline", "baseline_risk", base_calibrator)) if c.flat)
     metrics, curves = [], []
     for model, p in (("lightgbm", risk), ("logistic_baseline", base)):
         metrics.append({"model": model, "auc": float(roc_auc_score(y[test], p[test])),
@@ -226,11 +242,11 @@ def churn_risk(snapshots: pl.DataFrame, settings: ChurnSettings = ChurnSettings(
     scores = snapshots.select("client_id", "snapshot_date").with_columns(
         churn_risk=pl.Series(risk), baseline_risk=pl.Series(base), split=pl.Series(split),
         **{k: pl.Series(v) for k, v in drivers.items()},
-        status=pl.lit("ok"), status_message=pl.lit("computed"))
+        status=pl.lit("ok"), status_message=pl.lit(message))
     importance = pl.DataFrame({
         "feature": names, "driver": [FEATURES[n] for n in names],
         "mean_abs_contribution": np.abs(contrib[test]).mean(axis=0)}).sort(
         "mean_abs_contribution", "feature", descending=[True, False])
     return ChurnResult(scores, pl.DataFrame(metrics), pl.concat(curves).select(
-        "model", "bin", "mean_predicted", "observed_rate", "rows"), importance, "ok", "computed",
+        "model", "bin", "mean_predicted", "observed_rate", "rows"), importance, "ok", message,
         periods)
