@@ -10,7 +10,7 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 # dg (dev, check) warns unless the project's venv is the active one
 DG := VIRTUAL_ENV=$(CURDIR)/.venv .venv/bin/dg
 
-.PHONY: install prepare run dev test test-fast bench lint clean contract retract lock docs docs-serve \
+.PHONY: install prepare run dev test test-fast bench bench-peers lint clean contract retract lock docs docs-serve \
 	serve token-issue token-revoke token-list \
 	pg-up pg-down pg-roles run-postgres dev-postgres retract-postgres check screenshots test-bi
 
@@ -136,9 +136,10 @@ docs-serve:
 	.venv/bin/python -m http.server $(DOCS_PORT) --bind 127.0.0.1 --directory $(DOCS_DIR)
 
 # Test modules run on TEST_WORKERS processes (pytest-xdist), a module's tests on one worker so
-# its module-scoped builds are made once; TEST_WORKERS=0 runs everything in this process.
+# its module-scoped builds are made once; TEST_WORKERS=0 runs everything in this process. The 15
+# slowest tests (setup included) are listed at the end, to see where the suite's time goes.
 TEST_WORKERS ?= 2
-PYTEST := $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+PYTEST := $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 ## test: the whole suite (unit + integration)
 test: prepare
@@ -165,6 +166,11 @@ test-bi: prepare $(BI_VENV)/.installed-stamp
 ## bench: benchmarks, results in bench/results/*.json and bench/results/RESULTS.md
 bench: prepare
 	$(PY) bench/run.py
+
+## bench-peers: the peer libraries that cannot share the project's venv, each in its own
+bench-peers:
+	test -x .venv-statsforecast/bin/python || python3 -m venv .venv-statsforecast
+	.venv-statsforecast/bin/pip install -q -r bench/peers/statsforecast.txt
 
 lint: install
 	.venv/bin/ruff check dagster_project tests bench

@@ -193,6 +193,6 @@ def run(ctx: Context) -> list[Record]:
             "inside (numba compilation included)"))
     else:
         records.append(Record("statsforecast AutoETS peer", None, "s", notes=(
-            f"{STATSFORECAST_PYTHON} not found: python3 -m venv .venv-statsforecast && "
-            ".venv-statsforecast/bin/pip install statsforecast polars pyarrow")))
+            f"{STATSFORECAST_PYTHON} not found: `make bench-peers` installs it "
+            "(bench/peers/statsforecast.txt)")))
     return records

@@ -6,18 +6,22 @@ key changes, so the old entry is never served again (it ages out by TTL or LRU).
 invalidation immediate for every instance sharing a Redis cache too, with nothing to delete.
 
 Backends: :class:`MemoryCache` (in-process, LRU-bounded; the default) and :class:`RedisCache`
-(``BI_SERVING_REDIS_URL``: several instances share entries). Values are the response bodies
-as bytes (JSON), so a hit serves without re-encoding.
+(``BI_SERVING_REDIS_URL``: several instances share entries). Values are response bodies as
+:class:`StoredBody` bytes: the JSON, gzip-compressed once when it is large, so a hit serves
+without re-encoding or re-compressing (compressing a large body on every hit cost more than the
+rest of the request).
 """
 
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hashlib
 import json
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 # the product's caching windows, in seconds
@@ -25,6 +29,36 @@ DASHBOARD_TTL = 30 * 60
 USAGE_TTL = 60 * 60
 REVENUE_TTL = 15 * 60
 REALTIME_TTL = 30
+
+
+@dataclass(frozen=True)
+class StoredBody:
+    """A JSON response body as cached: ``data`` is the JSON, or its gzip form when
+    ``gzipped``. Framed as one tag byte + data, so every cache backend stores plain bytes."""
+
+    data: bytes
+    gzipped: bool
+
+    @classmethod
+    def of(cls, body: bytes, gzip_min_bytes: int) -> StoredBody:
+        """``body`` compressed when it has at least ``gzip_min_bytes`` (level 6 and no
+        timestamp: the same body always gives the same bytes)."""
+        if len(body) < gzip_min_bytes:
+            return cls(body, False)
+        return cls(gzip.compress(body, compresslevel=6, mtime=0), True)
+
+    def json(self) -> bytes:
+        return gzip.decompress(self.data) if self.gzipped else self.data
+
+    def to_bytes(self) -> bytes:
+        return (b"z" if self.gzipped else b"j") + self.data
+
+    @classmethod
+    def from_bytes(cls, framed: bytes) -> StoredBody:
+        tag, data = framed[:1], framed[1:]
+        if tag not in (b"z", b"j"):
+            raise ValueError(f"not a stored body: tag {tag!r}")
+        return cls(data, tag == b"z")
 
 
 class Cache(Protocol):

@@ -29,10 +29,15 @@ ERRORS = {401: {"description": "missing, invalid, expired or revoked token"},
 
 async def respond(request: Request, aq: AreaQuery, client_id: str | None, body: dict
                   ) -> Response:
-    content, hit = await service(request).answer(aq, client_id, body)
-    return Response(content=content, media_type="application/json",
-                    headers={"X-Cache": "hit" if hit else "miss",
-                             "Cache-Control": f"private, max-age={int(aq.ttl_s)}"})
+    stored, hit = await service(request).answer(aq, client_id, body)
+    headers = {"X-Cache": "hit" if hit else "miss",
+               "Cache-Control": f"private, max-age={int(aq.ttl_s)}"}
+    # the GZip middleware's own rule; it passes a body that already has a Content-Encoding
+    # through, and adds Vary to the plain large ones itself
+    if stored.gzipped and "gzip" in request.headers.get("accept-encoding", ""):
+        headers.update({"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
+        return Response(content=stored.data, media_type="application/json", headers=headers)
+    return Response(content=stored.json(), media_type="application/json", headers=headers)
 
 
 @router.post("/usage-analytics", responses=ERRORS)

@@ -14,7 +14,13 @@ import duckdb
 import psycopg
 
 from dagster_project.serving.auth import TokenIndex
-from dagster_project.serving.cache import CachedComputer, MemoryCache, RedisCache, cache_key
+from dagster_project.serving.cache import (
+    CachedComputer,
+    MemoryCache,
+    RedisCache,
+    StoredBody,
+    cache_key,
+)
 from dagster_project.serving.queries import AreaQuery
 from dagster_project.serving.ratelimit import TokenBuckets
 from dagster_project.serving.reader import Reader
@@ -90,8 +96,9 @@ class Service:
             await asyncio.sleep(self.settings.poll_interval_s)
 
     async def answer(self, aq: AreaQuery, client_id: str | None, request: dict
-                     ) -> tuple[bytes, bool]:
-        """The area's response body (JSON bytes), from the cache when its versions match."""
+                     ) -> tuple[StoredBody, bool]:
+        """The area's response body (JSON, gzipped when large), from the cache when its
+        versions match; and whether it was a hit."""
         versions = {t: self.versions.get(t, 0) for t in aq.tables}
         key = cache_key(aq.area, client_id, request, versions)
 
@@ -102,9 +109,11 @@ class Service:
             body.update(answer_status(aq, frames))
             for (name, _, _), frame in zip(aq.queries, frames, strict=True):
                 body[name] = None if frame is None else json.loads(frame.write_json())
-            return json.dumps(body).encode()
+            return StoredBody.of(json.dumps(body).encode(),
+                                 self.settings.gzip_min_bytes).to_bytes()
 
-        return await self.computer.get_or_compute(key, aq.ttl_s, compute)
+        framed, hit = await self.computer.get_or_compute(key, aq.ttl_s, compute)
+        return StoredBody.from_bytes(framed), hit
 
 
 def answer_status(aq: AreaQuery, frames: list) -> dict:

@@ -77,7 +77,7 @@ class Connection:
         for metric_type in metric_types:
             aq = queries.metric(metric_type, client_id)
             body, _ = await self.svc.answer(aq, client_id, {"metric": metric_type})
-            data[metric_type] = json.loads(body)
+            data[metric_type] = json.loads(body.json())
         return data
 
     def _watched(self, client_id: str, metric_types: list[str]) -> dict[str, int]:

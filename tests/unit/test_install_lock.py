@@ -9,13 +9,13 @@ from importlib import metadata
 
 from packaging.requirements import Requirement
 
-from dagster_project.devtools.lock import PROJECT, normalize, parse
+from dagster_project.devtools.lock import EXTRAS, PROJECT, normalize, parse
 from dagster_project.settings import PROJECT_ROOT
 
 LOCK = parse((PROJECT_ROOT / "requirements.lock").read_text())
 PYPROJECT = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
-DIRECT = [Requirement(r) for r in
-          [*PYPROJECT["dependencies"], *PYPROJECT["optional-dependencies"]["dev"]]]
+DIRECT = [Requirement(r) for r in PYPROJECT["dependencies"]] + [
+    Requirement(r) for extra in EXTRAS.split(",") for r in PYPROJECT["optional-dependencies"][extra]]
 # installed by `make install` beside the lock: the build tools and the project itself
 NOT_LOCKED = {"pip", "wheel", PROJECT}
 

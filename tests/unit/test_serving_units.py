@@ -12,7 +12,12 @@ from pydantic import ValidationError
 
 from dagster_project.serving import tokens
 from dagster_project.serving.auth import AuthError, scoped_client
-from dagster_project.serving.cache import CachedComputer, MemoryCache, cache_key
+from dagster_project.serving.cache import (
+    CachedComputer,
+    MemoryCache,
+    StoredBody,
+    cache_key,
+)
 from dagster_project.serving.models import RegisterExperimentRequest, Timeframe, UsageRequest
 from dagster_project.serving.ratelimit import TokenBuckets
 from dagster_project.serving.settings import serving_settings
@@ -86,6 +91,23 @@ def test_concurrent_misses_of_one_key_compute_once():
 
     results = asyncio.run(main())
     assert len(calls) == 1 and {body for body, _ in results} == {b"body"}
+
+
+def test_a_large_body_is_stored_gzipped_once_and_reads_back_the_same_json():
+    import gzip
+    import json
+
+    body = json.dumps({"rows": [{"day": i, "revenue": i * 1.5} for i in range(200)]}).encode()
+    stored = StoredBody.of(body, gzip_min_bytes=1024)
+    assert stored.gzipped and len(stored.data) < len(body)
+    assert gzip.decompress(stored.data) == body  # a standard gzip stream (RFC 1952)
+    again = StoredBody.from_bytes(stored.to_bytes())
+    assert again == stored and again.json() == body
+    assert StoredBody.of(body, gzip_min_bytes=1024).data == stored.data  # no timestamp inside
+    small = StoredBody.of(b'{"a": 1}', gzip_min_bytes=1024)
+    assert not small.gzipped and StoredBody.from_bytes(small.to_bytes()).json() == b'{"a": 1}'
+    with pytest.raises(ValueError, match="not a stored body"):
+        StoredBody.from_bytes(b'{"a": 1}')
 
 
 def _row(secret="s3cret", expires=dt.datetime(2030, 1, 1), revoked=None):
