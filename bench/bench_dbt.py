@@ -4,7 +4,8 @@ Steps, each in its own process (so each has its own peak memory):
 
 1. ``dbt parse`` into a temporary target path (what ``make prepare`` does before any run);
 2. ``dbt build`` on a copy of the ingested (pre-dbt) warehouse, same target path (partial
-   parsing warm, as in the project);
+   parsing warm, as in the project), with the arguments the scheduled jobs use
+   (``dbt_build_args(unit_tests=False)``: the dbt unit tests run in CI, not in the nightly);
 3. the SQL dbt executed, replayed in the manifest's dependency order in one ``duckdb.connect()``
    on a second copy of the pre-dbt warehouse: every model's DDL from ``<target>/run/``
    (``create table/view ... __dbt_tmp`` renamed to the final relation, as dbt's rename does)
@@ -29,6 +30,8 @@ from pathlib import Path
 
 from bench_ingest import ensure_raw_warehouse
 from benchlib import REPO_ROOT, Context, Record
+
+from dagster_project.defs.dbt.cli_args import dbt_build_args
 
 ORDER = 30
 RATIO_TARGET = 1.5
@@ -255,7 +258,8 @@ def run(ctx: Context) -> list[Record]:
     paths = {"target_path": str(target), "log_path": str(logs)}
 
     parse = ctx.measure("bench_dbt:dbt_cli", label="dbt-parse", env=env, args=["parse"], **paths)
-    build = ctx.measure("bench_dbt:dbt_cli", label="dbt-build", env=env, args=["build"], **paths)
+    build = ctx.measure("bench_dbt:dbt_cli", label="dbt-build", env=env,
+                        args=dbt_build_args(unit_tests=False), **paths)
     metadata = ctx.measure("bench_dbt:fetch_metadata", label="dbt-metadata",
                            duckdb_path=str(dbt_db), manifest_path=str(target / "manifest.json"))
     statuses = build.result["statuses"]

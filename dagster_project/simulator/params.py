@@ -7,10 +7,10 @@ Scales (days simulated from ``DEFAULT_START`` = 2025-01-01; metrics resolution):
 
 | scale  | days | launch clients | endpoints x hosts | metric step | rows at seed 42 | wall (2 cores) |
 |--------|------|----------------|-------------------|-------------|-----------------|----------------|
-| tiny   | 50   | 60             | 5 x 2             | 10 minutes  | 164,991         | ~2 s           |
-| small  | 180  | 300            | 6 x 3             | 1 minute    | 5,425,797       | ~12 s          |
-| medium | 365  | 400            | 8 x 4             | 1 minute    | 11,563,416      | ~25 s          |
-| large  | 540  | 800            | 20 x 8            | 1 minute    | 39,272,495      | ~55 s          |
+| tiny   | 50   | 60             | 5 x 2             | 10 minutes  | 165,255         | ~2 s           |
+| small  | 180  | 300            | 6 x 3             | 1 minute    | 5,447,084       | ~12 s          |
+| medium | 365  | 400            | 8 x 4             | 1 minute    | 11,657,409      | ~25 s          |
+| large  | 540  | 800            | 20 x 8            | 1 minute    | 39,746,758      | ~55 s          |
 
 Tiny samples the per-minute metric feeds every 10 minutes (rows are still minute starts with
 per-minute values) to stay small. Memory stays bounded (under 0.6 GB at large): rows are

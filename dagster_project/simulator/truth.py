@@ -124,7 +124,8 @@ def write_truth(world: World, metrics: Metrics, exps: Experiments, n_days: int, 
                 "(bgnbd). After every decision, bought or not, a customer is not ready for refractory_days, so in "
                 "calendar time its long-run purchase rate is q * lambda_opp / (1 + lambda_opp * refractory_days) "
                 "(lambda_effective in customer_latents.parquet) and BG/NBD fitted on calendar time is an "
-                "approximation. After each purchase the customer drops out with p ~ Beta(a, b). Spend per order "
+                "approximation. After each repeat purchase (never the first, as in BG/NBD) the customer drops out with "
+                "p ~ Beta(a, b). Spend per order "
                 "~ Gamma(p, nu), nu ~ Gamma(q, v) (rates). Purchase intensity is modulated by the revenue "
                 "seasonality (mean one).",
     })

@@ -552,13 +552,14 @@ class World:
         np.add.at(counts[1], mask[conv], 1)
         self.journey_counts[D] = counts
         t_dec = D * US_PER_DAY + g.integers(8 * H, 23 * H, m)
-        # conversions and BG/NBD dropout after each purchase
+        # conversions and BG/NBD dropout after each repeat purchase
         jc = j[conv]
         nc = len(jc)
         revenue = g.gamma(P.GAMMA_GAMMA["p"], 1.0 / cu["nu"][jc])
         first_order = cu["purchases"][jc] == 0
         cu["purchases"][jc] += 1
-        drop = g.random(nc) < cu["p"][jc]
+        # BG/NBD: a customer may drop out after a repeat purchase, never after its first
+        drop = (g.random(nc) < cu["p"][jc]) & ~first_order
         cu["alive"][jc[drop]] = False
         cu["dropout"][jc[drop]] = D
         cnums = np.arange(self.n_conv, self.n_conv + nc)

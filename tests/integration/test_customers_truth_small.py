@@ -5,12 +5,14 @@ customers marts (and what they read), and the analytics run directly on what the
 
 Truth: data/truth/customers.json (BG/NBD over the customers' *ready* time, Gamma-Gamma p, q, v),
 customer_latents.parquet (each customer's calendar-time rate lambda_effective and dropout
-date), churn.json (drivers and their betas). After every purchase decision a customer starts
-no new opportunity for 60 days (params.REFRACTORY_DAYS), so purchases in calendar time are
-far more regular than any Poisson process: BG/NBD fitted on calendar time (what the warehouse
-has) runs to its Poisson limit (r and alpha very large, a tiny) and only its mean rate r / alpha
-is comparable with the truth, against the mean of lambda_effective. Gamma-Gamma is not touched
-by the refractory period and is compared with the planted p, q, v directly.
+date), churn.json (drivers and their betas). As in BG/NBD a customer may drop out after a
+repeat purchase, never after its first. After every purchase decision a customer starts no new
+opportunity for 60 days (params.REFRACTORY_DAYS), so purchases in calendar time are far more
+regular than any Poisson process and none falls in the 60 days after the first order: BG/NBD
+fitted on calendar time (what the warehouse has) runs to its Poisson limit (r and alpha very
+large) and is compared with the effective calendar-time rates (lambda_effective) rather than
+with the ready-time parameters. Gamma-Gamma is not touched by the refractory period and is
+compared with the planted p, q, v directly.
 
 Measured (seed 7): see the module constants and README (Customers).
 """
@@ -68,22 +70,23 @@ def test_gamma_gamma_recovers_the_planted_spend_parameters(small):
     print(f"\nGamma-Gamma on small: p {p:.3f} ({truth['p']}), q {q:.3f} ({truth['q']}), "
           f"v {v:.3f} ({truth['v']}); mean spend {p * v / (q - 1):.2f} "
           f"({truth['p'] * truth['v'] / (truth['q'] - 1):.2f})")
-    # measured: mean spend 29.56 (30.00), q 3.85 (4): within 3% and 10%; p 7.92 (6) and v 10.6
-    # (15) lie on the likelihood's ridge of equal p v / (q - 1), since 95% of the repeat buyers
-    # have one repeat order: each alone is within 35%
+    # measured: mean spend 29.79 (30.00), q 3.94 (4): within 3% and 10%; p 6.36 (6) and v 13.8
+    # (15) lie on the likelihood's ridge of equal p v / (q - 1), since most repeat buyers have
+    # one repeat order: each alone is within 35%
     assert p * v / (q - 1) == pytest.approx(truth["p"] * truth["v"] / (truth["q"] - 1), rel=0.03)
     assert q == pytest.approx(truth["q"], rel=0.10)
     assert p == pytest.approx(truth["p"], rel=0.35) and v == pytest.approx(truth["v"], rel=0.35)
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "small seed 7: BG/NBD on calendar time runs to its Poisson limit (r 2.1e5, alpha 2.6e8, "
-    "a 0.0026, b 506; mean rate 0.00082/day against a mean lambda_effective of 0.0022/day): "
-    "the 60-day refractory period makes purchases far more regular than a gamma mixture of "
-    "Poisson processes, and dropout after a first purchase (which BG/NBD does not allow) is "
-    "read as a low rate. No parameter is within a factor 2 of the ready-time truth; "
+    "small seed 7: BG/NBD on calendar time runs to its Poisson limit (r 5.3e5, alpha 4.8e8, "
+    "a 503, b 503) against the ready-time truth (r 0.75, alpha 47.2, a 1, b 3): the 60-day "
+    "refractory period after every purchase decision caps a customer's calendar-time rate at "
+    "q / 60 days, which squeezes the gamma heterogeneity of the ready-time rates (CV 1.15) to a "
+    "CV of 0.21 among the buyers, and no repeat can fall in the first 60 days of a customer's "
+    "T. No parameter is within a factor 2 of the ready-time truth; "
     "tests/unit/test_customers_clv.py recovers planted BG/NBD parameters within 2.5 standard "
-    "errors when the data follow the model."))
+    "errors when the data follow the model. See the test below for what the fit does recover."))
 def test_bgnbd_recovers_the_planted_parameters_on_small(small):
     fits = small["clv"].fits
     pooled = fits.filter(fits["parameter_source"] == "pooled").row(0, named=True)
@@ -92,47 +95,87 @@ def test_bgnbd_recovers_the_planted_parameters_on_small(small):
         assert pooled[f"bgnbd_{name}"] == pytest.approx(truth[name], rel=0.5), name
 
 
-def test_bgnbd_on_calendar_time_reaches_the_poisson_limit_on_small(small):
-    """Why the planted BG/NBD parameters are not recovered (see the xfail above)."""
+def test_bgnbd_on_calendar_time_against_the_effective_rates_on_small(small):
+    """What the calendar-time fit recovers, against the effective rates the truth records
+    (lambda_effective = q lambda / (1 + lambda refractory_days), customer by customer).
+
+    - Heterogeneity: none. The fit sits at its Poisson limit (gamma CV 1 / sqrt(r) below
+      0.001), while the effective rates of the same customers have a CV of 0.21 (measured):
+      the refractory period makes them nearly equal, and BG/NBD reads the rest as noise.
+    - Mean rate: r / alpha is half the mean effective rate (measured ratio 0.50): the
+      fit's clock starts at the first order, and no repeat can come in the 60 refractory days
+      that follow it. It equals, within 5%, the second method's rate: repeat purchases per
+      customer-day of T in the mart (the Poisson-limit estimate of a rate is that ratio).
+    """
     fits = small["clv"].fits
     pooled = fits.filter(fits["parameter_source"] == "pooled").row(0, named=True)
+    d = _scored(small)
+    eff = d["lambda_effective"].to_numpy()
+    rate = pooled["bgnbd_r"] / pooled["bgnbd_alpha"]
+    observed = d["repeat_order_days"].sum() / d["days_since_first_order"].sum()
     print(f"\nBG/NBD on small: r {pooled['bgnbd_r']:.4g}, alpha {pooled['bgnbd_alpha']:.4g}, "
-          f"a {pooled['bgnbd_a']:.4g}, b {pooled['bgnbd_b']:.4g}; ready-time truth "
-          f"{small['truth']['bgnbd']}")
-    assert pooled["bgnbd_r"] > 1e3 and pooled["bgnbd_alpha"] > 1e5 and pooled["bgnbd_a"] < 0.01
+          f"a {pooled['bgnbd_a']:.4g}, b {pooled['bgnbd_b']:.4g}; mean rate {rate:.5f}/day, "
+          f"effective {eff.mean():.5f}/day (CV {eff.std() / eff.mean():.3f}), repeats per "
+          f"customer-day {observed:.5f}; ready-time truth {small['truth']['bgnbd']}")
+    assert pooled["bgnbd_r"] > 1e3 and pooled["bgnbd_alpha"] > 1e5  # the Poisson limit
+    assert 0.15 < eff.std() / eff.mean() < 0.3
+    assert 0.45 < rate / eff.mean() < 0.55
+    assert rate == pytest.approx(observed, rel=0.05)
     gaps = small["customers"]["mean_days_between_orders"].drop_nulls()
     assert gaps.min() >= 59  # the refractory period, seen in the mart
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "small seed 7: P(alive) AUC 0.5 against the planted dropout. The simulator drops a "
-    "customer out right after a purchase, and with its 60-day refractory period a live "
-    "customer buys about once in 400 days, so six months of orders barely tell the dropped "
-    "from the live: the best any function of (frequency, recency, T) does on these customers, "
-    "fitted in-sample, is about 0.54 (test_no_function_of_the_rfm_summary_separates_...)."))
 def test_p_alive_ranks_truly_active_above_truly_lapsed_with_auc_08(small):
+    """Truly lapsed: a planted dropout date on or before the as-of date. As in BG/NBD, the
+    simulator's customers drop out only after a repeat purchase, so every customer without a
+    repeat is alive, and P(alive) is 1 for them (eq. 12)."""
     d = _scored(small)
-    assert roc_auc_score(d["dropout_date"].is_null(), d["p_alive"]) >= 0.8
+    auc = roc_auc_score(d["dropout_date"].is_null(), d["p_alive"])
+    print(f"\nP(alive) AUC on small: {auc:.3f} ({d.height:,} customers, "
+          f"{d['dropout_date'].is_not_null().sum():,} lapsed)")
+    assert auc >= 0.8
 
 
-def test_no_function_of_the_rfm_summary_separates_active_from_lapsed_on_small(small):
-    """Why the 0.8 target is out of reach on this data: the in-sample-optimal score, the
-    observed share alive in each (x, t_x week, T week) cell, reaches well under 0.8."""
-    d = _scored(small).with_columns(
+def test_no_function_of_the_rfm_summary_separates_lapsed_repeat_buyers_on_small(small):
+    """Where the 0.8 comes from: among repeat buyers P(alive) is near chance (measured
+    0.52), and even the in-sample-optimal score, the observed share alive in each (x, t_x
+    week, T week) cell, stays under 0.7 (measured 0.65): with the refractory period a live
+    customer buys about once in 400 days, so six months of silence say little."""
+    d = _scored(small).filter(pl.col("repeat_order_days") > 0).with_columns(
         cell=pl.concat_str(["repeat_order_days", (pl.col("days_first_to_last_order") // 7),
                             (pl.col("days_since_first_order") // 7)], separator="/"),
         alive=pl.col("dropout_date").is_null())
     d = d.with_columns(best=pl.col("alive").mean().over("cell"))
     best = roc_auc_score(d["alive"], d["best"])
-    print(f"\nin-sample best AUC of an (x, t_x, T) cell score: {best:.3f}")
-    assert best < 0.65
+    ours = roc_auc_score(d["alive"], d["p_alive"])
+    print(f"\nrepeat buyers: P(alive) AUC {ours:.3f}, in-sample best cell score {best:.3f}")
+    assert ours <= best < 0.7
+
+
+def test_churn_labels_are_the_planted_cancellations_of_the_next_30_days(small):
+    """The evaluation's labels are right: for every labelled snapshot of a client that has not
+    cancelled before, churned_next_30d is true exactly when the simulator's first cancellation
+    falls in the 30 days after the snapshot date (client_churn.parquet)."""
+    d = small["snapshots"].filter(pl.col("churned_next_30d").is_not_null(),
+                                  pl.col("past_cancellations") == 0).join(
+        small["client_truth"], on="client_id").with_columns(
+        planted=pl.col("churn_at").dt.date().is_between(
+            pl.col("snapshot_date") + pl.duration(days=1),
+            pl.col("snapshot_date") + pl.duration(days=30)))
+    assert d.height > 3000 and d["planted"].sum() > 100
+    assert (d["churned_next_30d"] == d["planted"]).all()
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "small seed 7: the planted hazard is log-linear in the observable drivers, so a logistic "
-    "regression on the same features is close to the true model, and the time-based split "
-    "leaves two training months with 62 churners: held-out AUC LightGBM 0.50, logistic "
-    "baseline 0.58 (the true hazard itself ranks the held-out month at 0.71)."))
+    "small seed 7: held-out AUC LightGBM 0.497, logistic baseline 0.580 (the true hazard "
+    "itself 0.713). The labels equal the planted cancellations (test above) and the split is "
+    "time-based; the cause is the sample: two training months with 62 churners, and a "
+    "planted hazard log-linear in the drivers, i.e. the logistic model's own form. Measured "
+    "on the raw scores: no LightGBM setting tried (stumps to 7 leaves, 50 to 300 rounds, "
+    "20 to 150 rows per leaf, L2 1 to 30, column sampling, linear trees, rounds chosen on the "
+    "calibration month) beat 0.56 on the held-out month; given the planted latent drivers "
+    "themselves, LightGBM 0.60 to 0.64 against logistic 0.695; trained on three months (112 "
+    "churners), 0.59 to 0.63 against 0.670."))
 def test_churn_model_beats_the_logistic_baseline_on_small(small):
     m = {r["model"]: r for r in small["churn"].metrics.iter_rows(named=True)}
     assert m["lightgbm"]["auc"] > m["logistic_baseline"]["auc"]

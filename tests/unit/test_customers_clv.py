@@ -140,6 +140,41 @@ def test_hypergeometric_series_fallback_gives_the_poisson_limit():
     assert np.allclose(got, np.array([[30.0], [365.0]]) * 8e-4, rtol=1e-3)
 
 
+def test_scoring_once_per_distinct_customer_equals_eq_10_customer_by_customer():
+    """Second method: eq. 10 written out with scipy's hyp2f1 for every customer and horizon,
+    against the scoring that evaluates it once per distinct (theta, x, T), with per-customer
+    parameters too, and the discounted sum against its explicit loop over months."""
+    from scipy.special import hyp2f1
+
+    g = np.random.default_rng(3)
+    n = 400
+    x = g.integers(0, 4, n).astype(float)
+    T = g.integers(1, 40, n).astype(float)
+    t_x = np.where(x > 0, np.floor(g.random(n) * T), 0.0)
+    theta = np.array([0.243, 4.414, 0.793, 2.426]) * g.uniform(0.8, 1.2, (n, 4))
+    t = np.array([[4.0], [13.0], [39.0]])
+    r, alpha, a, b = theta.T
+    dense = (a + b + x - 1) / (a - 1) * (1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp2f1(
+        r + x, b + x, a + b + x - 1, t / (alpha + T + t))) * bgnbd.p_alive(theta, x, t_x, T)
+    assert len(np.unique(np.column_stack([x, T]), axis=0)) < n / 2  # customers share (x, T)
+    assert np.allclose(bgnbd.expected_purchases(theta, t, x, t_x, T), dense, rtol=1e-12)
+    assert np.allclose(bgnbd.expected_purchases(theta[0], t, x, t_x, T),
+                       bgnbd.expected_purchases(np.broadcast_to(theta[0], (n, 4)), t, x, t_x, T),
+                       rtol=1e-12)
+    months = np.arange(1, 13, dtype=float)
+    loop = sum((bgnbd.expected_purchases(theta, 4.0 * m, x, t_x, T)
+                - bgnbd.expected_purchases(theta, 4.0 * (m - 1), x, t_x, T)) / 1.01 ** m
+               for m in months)
+    assert np.allclose(clv.discounted_purchases(theta, x, t_x, T, 12, 0.01, 4.0), loop,
+                       rtol=1e-12)
+
+
+def test_expected_purchases_refuses_horizons_along_the_customer_axis():
+    with pytest.raises(ValueError, match="t must be a scalar or have a last axis of length 1"):
+        bgnbd.expected_purchases(np.array([0.243, 4.414, 0.793, 2.426]), np.array([4.0, 8.0]),
+                                 np.zeros(2), np.zeros(2), np.ones(2))
+
+
 def _customers(rows):
     cols = ["client_id", "customer_id", "valid_orders", "repeat_order_days",
             "days_first_to_last_order", "days_since_first_order", "repeat_order_day_value"]

@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
-from .fitting import GroupFit, fit_groups, group_params, unique_rows
+from .fitting import GroupFit, distinct_rows, fit_groups, group_params, unique_rows
 
 PARAMS = ("r", "alpha", "a", "b")
 START = np.array([1.0, 1.0, 1.0, 1.0])
@@ -144,12 +144,49 @@ def expected_purchases(theta: np.ndarray, t, x, t_x, T) -> np.ndarray:
     """E[purchases in (T, T + t] | x, t_x, T] (eq. 10); ``t`` broadcasts against the customers
     (e.g. shape (m, 1) for m horizons)."""
     x, t_x, T = _check(x, t_x, T)
-    r, alpha, a, b = (np.asarray(theta, dtype=float)[..., j] for j in range(4))
-    t = np.asarray(t, dtype=float)
-    rx, big = r + x, alpha + T
-    hyp = hyp2f1_robust(rx, b + x, a + b + x - 1, t / (big + t))
-    growth = (a + b + x - 1) / (a - 1) * (1 - np.exp(rx * (np.log(big) - np.log(big + t))) * hyp)
-    return growth * p_alive(theta, x, t_x, T)
+    return purchases_if_alive(theta, t, x, T) * p_alive(theta, x, t_x, T)
+
+
+def purchases_if_alive(theta: np.ndarray, t, x, T) -> np.ndarray:
+    """E[purchases in (T, T + t] | alive at T, x, T]: eq. 10 without its P(alive) factor,
+
+        (a+b+x-1)/(a-1) [1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; t/(alpha+T+t))].
+
+    It depends on a customer only through (theta, x, T), not t_x, so the hypergeometric
+    function is evaluated once per distinct (theta, x, T) and horizon: customers observed in
+    whole days share a few thousand of them however many they are. ``t`` is a scalar or has a
+    last axis of length 1 (horizons down the rows)."""
+    growth, inverse, shape = _distinct_growth(theta, t, x, T)
+    return growth[..., inverse].reshape(np.broadcast_shapes(np.shape(t), shape))
+
+
+def discounted_purchases_if_alive(theta: np.ndarray, t: np.ndarray, weights: np.ndarray,
+                                  x, T) -> np.ndarray:
+    """sum_m weights_m (E[Y(t_m) | alive] - E[Y(t_(m-1)) | alive]), t_0 = 0, per customer:
+    the discounted purchases of the periods ending at the horizons ``t`` (increasing), summed
+    once per distinct (theta, x, T) before it is spread over the customers."""
+    t = np.asarray(t, dtype=float).reshape(-1, 1)
+    growth, inverse, shape = _distinct_growth(theta, t, x, T)
+    inc = np.diff(growth, axis=0, prepend=0.0)
+    return np.einsum("m,m...->...", np.asarray(weights, dtype=float), inc)[..., inverse].reshape(
+        shape)
+
+
+def _distinct_growth(theta, t, x, T) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """:func:`purchases_if_alive` on the distinct (theta, x, T); their index per customer; the
+    customers' shape."""
+    theta, t = np.asarray(theta, dtype=float), np.asarray(t, dtype=float)
+    if t.ndim and t.shape[-1] != 1:
+        raise ValueError(f"t must be a scalar or have a last axis of length 1, got shape {t.shape}")
+    per_customer = [theta[..., j] for j in range(4)] if theta.ndim > 1 else []
+    columns = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x, T, *per_customer)))
+    keys, inverse = distinct_rows(*(c.ravel() for c in columns))
+    xu, Tu = keys[0], keys[1]
+    r, alpha, a, b = keys[2:] if per_customer else (theta[j] for j in range(4))
+    rx, big = r + xu, alpha + Tu
+    hyp = hyp2f1_robust(rx, b + xu, a + b + xu - 1, t / (big + t))
+    growth = (a + b + xu - 1) / (a - 1) * (1 - np.exp(rx * (np.log(big) - np.log(big + t))) * hyp)
+    return growth, inverse, columns[0].shape
 
 
 def population_expected_purchases(theta: np.ndarray, t) -> np.ndarray:

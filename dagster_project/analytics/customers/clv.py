@@ -74,12 +74,11 @@ class ClvResult:
 
 def discounted_purchases(theta: np.ndarray, x, t_x, T, months: int, discount: float,
                          period: float = DAYS_PER_MONTH) -> np.ndarray:
-    """sum_m (E[Y(m period)] - E[Y((m-1) period)]) / (1 + d)^m per customer."""
-    t = period * np.arange(1, months + 1, dtype=float)[:, None]
-    cum = bgnbd.expected_purchases(theta, t, x, t_x, T)
-    inc = np.diff(cum, axis=0, prepend=0.0)
-    weights = (1 + discount) ** -np.arange(1, months + 1, dtype=float)
-    return weights @ inc
+    """sum_m (E[Y(m period)] - E[Y((m-1) period)]) / (1 + d)^m per customer, computed as
+    P(alive) times :func:`bgnbd.discounted_purchases_if_alive` (eq. 10 factors so)."""
+    m = np.arange(1, months + 1, dtype=float)
+    return bgnbd.discounted_purchases_if_alive(theta, period * m, (1 + discount) ** -m, x, T
+                                               ) * bgnbd.p_alive(theta, x, t_x, T)
 
 
 def _pooled_status(x: np.ndarray, T: np.ndarray, fit: GroupFit | None, model: str) -> tuple[str, str]:

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 from scipy import optimize
+from threadpoolctl import threadpool_limits
 
 LOG_BOUND = 20.0
 GTOL = 1e-9
@@ -102,21 +103,25 @@ def fit_groups(
         obj, g = penalized(flat.reshape(n_groups, k))
         return float(obj.sum() / scale), g.ravel() / scale
 
-    result = optimize.minimize(
-        total, phi0.ravel(), jac=True, method="L-BFGS-B",
-        bounds=[(-LOG_BOUND, LOG_BOUND)] * (n_groups * k),
-        options={"maxiter": MAX_ITER, "gtol": GTOL, "ftol": FTOL, "maxcor": 20})
-    phi = result.x.reshape(n_groups, k)
-    obj, g = penalized(phi)
+    # one BLAS thread: the per-group sums are memory-bound dot products, and threads that
+    # wait for a core shared with other processes cost more than they save (bench_customers)
+    with threadpool_limits(1, user_api="blas"):
+        result = optimize.minimize(
+            total, phi0.ravel(), jac=True, method="L-BFGS-B",
+            bounds=[(-LOG_BOUND, LOG_BOUND)] * (n_groups * k),
+            options={"maxiter": MAX_ITER, "gtol": GTOL, "ftol": FTOL, "maxcor": 20})
+        phi = result.x.reshape(n_groups, k)
+        obj, g = penalized(phi)
+        covariance = _covariance(lambda p: penalized(p)[1], phi)
+        ll_data = group_sum(loglik(np.exp(phi), groups, data)[0], groups, weights, n_groups)
     at_bound = np.abs(phi) >= LOG_BOUND - 1e-9
     g_free = np.where(at_bound, 0.0, g)
     converged = np.isfinite(obj) & (np.abs(g_free / scale).max(axis=1) < CONVERGED_GTOL)
-    ll_data, _ = loglik(np.exp(phi), groups, data)
     return GroupFit(
         params=np.exp(phi),
-        log_likelihood=group_sum(ll_data, groups, weights, n_groups),
+        log_likelihood=ll_data,
         converged=converged & ~at_bound.any(axis=1),
-        covariance=_covariance(lambda p: penalized(p)[1], phi),
+        covariance=covariance,
         iterations=int(result.nit),
         message=str(result.message),
     )
@@ -161,3 +166,15 @@ def unique_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     frame = pl.DataFrame({n: np.asarray(c, dtype=float) for n, c in zip(names, columns)})
     distinct = frame.group_by(names).len().sort(names)
     return [distinct[n].to_numpy() for n in names], distinct["len"].to_numpy().astype(float)
+
+
+def distinct_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """Distinct rows of the stacked columns (in order of first appearance) and, for every input row,
+    the index of its distinct row: ``[u[inverse] for u in distinct]`` gives the columns back.
+    For computations that depend on a customer only through these columns, done once per
+    distinct row (a hash join: linear time, unlike a sort)."""
+    names = [f"c{j}" for j in range(len(columns))]
+    frame = pl.DataFrame({n: np.asarray(c, dtype=float) for n, c in zip(names, columns)})
+    distinct = frame.unique(maintain_order=True).with_row_index("row")
+    inverse = frame.join(distinct, on=names, how="left", maintain_order="left")["row"]
+    return [distinct[n].to_numpy() for n in names], inverse.to_numpy().astype(np.int64)

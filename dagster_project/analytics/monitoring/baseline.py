@@ -22,6 +22,28 @@ additive; every catalog metric is >= 0):
 - a point whose scale window is more than half zeros is ``intermittent_series``: a median and
   MAD of mostly-zero counts (a client's daily revenue) would flag every active day.
 
+Short-history fallback (hourly and finer grains; ``fallback_days`` = D, 7 by default): a point
+of an entity's first ``min_periods + 1`` periods that the seasonal baseline cannot score (fewer
+than ``min_periods`` earlier periods, or no scale yet: the first two weeks of an hourly series)
+is compared with the same time of day on each of the D earlier days, all of them present:
+
+- ``expected_y[t] = clip(y[t], min_j y[t - j·day], max_j y[t - j·day])``, j = 1..D: the
+  nearest of those values. With under two weeks the kind of day a point should resemble (a
+  weekday, a weekend day, a holiday) is unknown, so a point is anomalous only when it is unlike
+  every earlier day; D = 7 puts every day of the week in the range (a week is the seasonal
+  period of every sub-daily catalog series), so a first Saturday is not a drop against the
+  weekdays before it;
+- ``scale[t] = 1.4826 · median|y[s] - y[s - day]|`` over the D days before ``t`` (at least
+  one day of them; the mean-absolute-deviation fallback where it is 0): the residual is the
+  difference of two points, one of them an earlier day's, and so is a day-over-day change;
+- ``zero_share`` over the same D days; z, score, flag and statuses as above.
+
+The range and the scale come from earlier days only; the point picks which end of the range
+is nearest, never the range. The range is not robust to an earlier anomaly at the same time of
+day: that widens it, which can hide a repeat (lower recall) but never makes a point look more
+anomalous. Daily series keep the warm-up: their period (a week, a month) has no shorter cycle
+to fall back on.
+
 Below hourly grain the window statistics use every ``steps // 168``-th step of the window (a
 systematic sample: 168 points a period, the hourly resolution) and are refreshed at those
 steps. Every window ends at ``t - 1`` and every lag is >= one period: the tested point is never part
@@ -53,12 +75,15 @@ class BaselineSettings:
     periods: int = 4  # earlier seasonal periods whose same slot is the baseline (K)
     scale_periods: int = 4  # periods of residuals the scale is estimated on
     min_periods: int = 2  # earlier periods a point needs to be scored
+    fallback_days: int = 7  # earlier days of the short-history fallback (0: no fallback)
 
     def __post_init__(self):
         if self.periods < 1 or self.scale_periods < 1:
             raise ValueError("periods and scale_periods must be >= 1")
         if not 1 <= self.min_periods <= self.periods:
             raise ValueError(f"min_periods must be in [1, periods], got {self.min_periods}")
+        if self.fallback_days < 0:
+            raise ValueError(f"fallback_days must be >= 0, got {self.fallback_days}")
 
 
 def period_steps(seasonality: str, grain: str) -> int:
@@ -106,16 +131,49 @@ def upper_bound(metric: str) -> float | None:
     return 100.0 if metric.endswith("_pct") else None
 
 
+def _daily_fallback(df: pl.DataFrame, grain: str, steps: int, settings: BaselineSettings,
+                    stride: int, read_from: dt.datetime | None) -> pl.DataFrame:
+    """``df`` with ``expected_y``, ``scale`` and ``zero_share`` filled, where the seasonal
+    baseline left them null in an entity's first ``min_periods + 1`` periods, by the
+    short-history fallback of the module docstring (one day as the period). An entity whose
+    first step is at ``read_from`` has a history cut by the read, not a short one: no
+    fallback (the hourly run's bounded read would otherwise score its oldest days twice)."""
+    day, days = 86400 // STEP_SECONDS[grain], settings.fallback_days
+    head = df.filter(pl.col("_row") < (settings.min_periods + 1) * steps)
+    if read_from is not None:
+        head = head.filter(pl.col("ts").min().over("entity") > read_from)
+    lags = [pl.col("y").shift(j * day).over("entity") for j in range(1, days + 1)]
+    complete = pl.sum_horizontal([lag.is_not_null() for lag in lags]) == days
+    head = head.with_columns(fb_expected_y=pl.when(complete).then(pl.col("y").clip(
+        pl.min_horizontal(lags), pl.max_horizontal(lags))))
+    change = (pl.col("y") - pl.col("y").shift(day).over("entity")).abs()
+    head = _trailing(head, {"fb_mad": (change, "median"), "fb_mean_ad": (change, "mean"),
+                            "fb_zero_share": ((pl.col("value") == 0).cast(pl.Float64), "mean")},
+                     days * day, day, stride)
+    head = head.with_columns(fb_scale=pl.when(pl.col("fb_mad") > 0)
+                             .then(MAD_TO_SD * pl.col("fb_mad"))
+                             .otherwise(MEAN_AD_TO_SD * pl.col("fb_mean_ad")))
+    df = df.join(head.select("entity", "_row", "fb_expected_y", "fb_scale", "fb_zero_share"),
+                 on=["entity", "_row"], how="left", maintain_order="left")
+    seasonal = pl.col("expected_y").is_not_null() & pl.col("scale").is_not_null()
+    return df.with_columns([pl.when(seasonal).then(pl.col(c)).otherwise(pl.col(f"fb_{c}"))
+                            .alias(c) for c in ("expected_y", "scale", "zero_share")]).drop(
+        "fb_expected_y", "fb_scale", "fb_zero_share")
+
+
 def robust_baseline(series: pl.DataFrame, grain: str, seasonality: str,
                     settings: BaselineSettings = BaselineSettings(),
-                    upper: float | None = None) -> pl.DataFrame:
+                    upper: float | None = None,
+                    read_from: dt.datetime | None = None) -> pl.DataFrame:
     """``series`` (entity, ts, value; a regular grid, see ``series.regular_grid``) with
     ``expected`` (value units), ``scale`` and ``z`` (log1p units), ``score`` in [0, 1] and
     ``status`` per row (``ok``, ``insufficient_history``, ``constant_series``,
-    ``intermittent_series``, ``no_data``)."""
+    ``intermittent_series``, ``no_data``). ``read_from``: the time ``series`` was read from
+    when its history is bounded (``history_start``); None: the whole history."""
     steps = period_steps(seasonality, grain)
     min_samples = max(3, steps // 7)
-    df = series.sort("entity", "ts").with_columns(y=pl.col("value").log1p())
+    df = series.sort("entity", "ts").with_columns(y=pl.col("value").log1p(),
+                                                  _row=pl.int_range(pl.len()).over("entity"))
     ks = range(1, settings.periods + 1)
     df = df.with_columns([_lagged(df, seasonality, steps, k).alias(f"lag{k}") for k in ks])
     near = float(np.log1p(SATURATED * upper)) if upper is not None else np.inf
@@ -138,6 +196,8 @@ def robust_baseline(series: pl.DataFrame, grain: str, seasonality: str,
                    window, min_samples, stride)
     df = df.with_columns(scale=pl.when(pl.col("mad") > 0).then(MAD_TO_SD * pl.col("mad"))
                          .otherwise(MEAN_AD_TO_SD * pl.col("mean_ad")))
+    if settings.fallback_days and grain != "day":
+        df = _daily_fallback(df, grain, steps, settings, stride, read_from)
     status = (pl.when(pl.col("value").is_null()).then(pl.lit("no_data"))
               .when(pl.col("expected_y").is_null() | pl.col("scale").is_null())
               .then(pl.lit("insufficient_history"))
@@ -146,7 +206,7 @@ def robust_baseline(series: pl.DataFrame, grain: str, seasonality: str,
               .otherwise(pl.lit("ok")))
     df = df.with_columns(status=status)
     ok = pl.col("status") == "ok"
-    z = pl.when(ok).then(pl.col("r") / pl.col("scale"))
+    z = pl.when(ok).then((pl.col("y") - pl.col("expected_y")) / pl.col("scale"))
     df = df.with_columns(z=z, expected=pl.when(ok).then(pl.col("expected_y").exp() - 1))
     score = pl.Series(gaussian_score(df["z"].fill_null(np.nan).to_numpy()))
     return df.with_columns(score=pl.when(ok).then(score),  # NaN never leaks: null unless ok

@@ -74,10 +74,14 @@ class DetectorModels:
     trained_rows: dict[str, int]
 
 
-def baselines(series: dict[str, tuple[pl.DataFrame, str, str]],
-              settings: DetectionSettings) -> dict[str, pl.DataFrame]:
-    """Robust-baseline frames per metric from {metric: (regular grid, grain, seasonality)}."""
-    return {m: robust_baseline(df, grain, season, settings.baseline, upper_bound(m))
+def baselines(series: dict[str, tuple[pl.DataFrame, str, str]], settings: DetectionSettings,
+              read_from: dict[str, dt.datetime] | None = None) -> dict[str, pl.DataFrame]:
+    """Robust-baseline frames per metric from {metric: (regular grid, grain, seasonality)};
+    ``read_from`` {metric: time} when a metric's history was read from that time on (the
+    hourly run's bounded read)."""
+    read_from = read_from or {}
+    return {m: robust_baseline(df, grain, season, settings.baseline, upper_bound(m),
+                               read_from.get(m))
             for m, (df, grain, season) in series.items()}
 
 

@@ -21,7 +21,9 @@ STATUS_CODES: dict[str, str] = {
                            "client's daily revenue): median and MAD would flag every active "
                            "step",
     "insufficient_history": "no point of the series had enough history: fewer earlier "
-                            "seasonal periods or residuals than the baseline needs",
+                            "seasonal periods or residuals than the baseline needs, and (hourly "
+                            "and finer series) fewer than the short-history fallback's 7 "
+                            "earlier days",
 }
 
 

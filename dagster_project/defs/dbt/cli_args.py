@@ -21,6 +21,6 @@ def dbt_build_args(vars: Mapping[str, Any] | None = None, full_refresh: bool = F
         args += ["--vars", json.dumps(chosen, sort_keys=True)]
     if full_refresh:
         args.append("--full-refresh")
-    if not unit_tests:  # they test the SQL, not the data: no need to repeat them every hour
+    if not unit_tests:  # they test the SQL, not the data: CI runs them, scheduled runs need not
         args += ["--exclude-resource-type", "unit_test"]
     return args

@@ -56,6 +56,9 @@ class DetectionConfig(dg.Config):
     periods: int = Field(default=4, ge=1, description="Earlier seasonal periods in the baseline.")
     min_periods: int = Field(default=2, ge=1, description="Earlier periods a point needs.")
     scale_periods: int = Field(default=4, ge=1, description="Periods of residuals for the scale.")
+    fallback_days: int = Field(default=7, ge=0, description="Earlier days (same time of day) "
+                               "an hourly series' first weeks are compared with while fewer "
+                               "than min_periods earlier periods exist; 0: no fallback.")
     trend_alpha: float = Field(default=0.001, gt=0, lt=1,
                                description="Mann-Kendall level of the trend pattern.")
     recurring_count: int = Field(default=3, ge=2, description="Episodes that make a recurrence.")
@@ -65,7 +68,8 @@ class DetectionConfig(dg.Config):
 
     def settings(self) -> mon.DetectionSettings:
         return mon.DetectionSettings(
-            baseline=mon.BaselineSettings(self.periods, self.scale_periods, self.min_periods),
+            baseline=mon.BaselineSettings(self.periods, self.scale_periods, self.min_periods,
+                                          self.fallback_days),
             patterns=mon.PatternSettings(
                 trend_alpha=self.trend_alpha, recurring_count=self.recurring_count,
                 recurring_window=dt.timedelta(hours=self.recurring_window_hours)),
@@ -85,9 +89,9 @@ def _save(models: mon.DetectorModels, path: Path) -> None:
 
 def _read_series(warehouse: Warehouse, settings: mon.DetectionSettings, incremental: bool,
                  new_steps: int):
-    """{metric: (grid, grain, seasonality)} and, when incremental, {metric: since}: the
-    last ``new_steps`` steps and the history their baseline reads."""
-    series, since = {}, {}
+    """{metric: (grid, grain, seasonality)} and, when incremental, {metric: since} (the
+    last ``new_steps`` steps) and {metric: start} (the history their baseline reads)."""
+    series, since, starts = {}, {}, {}
     for name, m in mon.METRICS.items():
         if not warehouse.table_exists(f"marts.{m.mart}"):
             continue
@@ -100,11 +104,12 @@ def _read_series(warehouse: Warehouse, settings: mon.DetectionSettings, incremen
             start = mon.history_start(last, m.grain, m.seasonality[0], settings.baseline,
                                       new_steps)
             since[name] = last - dt.timedelta(seconds=STEP_SECONDS[m.grain] * (new_steps - 1))
+            starts[name] = start
         df = warehouse.read(mon.series_sql(m, start))
         if df.height:
             absent = 0.0 if name in ABSENT_MEANS_ZERO else None
             series[name] = (mon.regular_grid(df, m.grain, absent), m.grain, m.seasonality[0])
-    return series, since
+    return series, since, starts
 
 
 def _plots(base, points: pl.DataFrame, scores: pl.DataFrame, cfg: DetectionConfig) -> dict:
@@ -136,16 +141,18 @@ def metric_anomalies(context: dg.AssetExecutionContext, config: DetectionConfig,
     endpoint; CPU, memory, disk and queue depth per host; content-generation failures; revenue
     per client; engagement per platform; MRR per tier), one row per point and detector: the
     seasonal robust baseline (median of the same slot in earlier weeks or months, corrected for
-    growth; robust z), Isolation Forest and a torch autoencoder over the API and host vectors,
-    and their Bonferroni combination; scores are 1 - calibrated tail probability; each point
-    carries the pattern of its episode (spike, drop, level_shift, trend by Mann-Kendall and
-    Theil-Sen, recurring). Series that cannot be scored get a status row (rebuild only)."""
+    growth; robust z; an hourly series' days 7 to 14, before two earlier weeks exist, against
+    the range of the same hour on the 7 earlier days), Isolation Forest and a torch autoencoder
+    over the API and host vectors, and their Bonferroni combination; scores are 1 - calibrated
+    tail probability; each point carries the pattern of its episode (spike, drop, level_shift,
+    trend by Mann-Kendall and Theil-Sen, recurring). Series that cannot be scored get a status
+    row (rebuild only)."""
     settings = config.settings()
     path = model_path()
     incremental = (not config.rebuild) if config.rebuild is not None else (
         context.job_name == HOURLY_JOB and path.exists() and warehouse.table_exists(TABLE))
-    series, since = _read_series(warehouse, settings, incremental, config.new_steps)
-    base = mon.baselines(series, settings)
+    series, since, starts = _read_series(warehouse, settings, incremental, config.new_steps)
+    base = mon.baselines(series, settings, starts)
     if incremental:
         models = pickle.loads(path.read_bytes())  # written by this asset's rebuild
     else:

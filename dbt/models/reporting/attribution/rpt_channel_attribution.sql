@@ -2,11 +2,10 @@
 -- Rule-based credits are summed here from the warehouse mart; the data-driven models (markov,
 -- shapley) and every model's bootstrap interval come from analytics.channel_attribution, written
 -- by a Python asset. Before that table exists (e.g. a fresh dbt build) the model still builds,
--- with the rule-based rows only and null intervals. A table like every reporting model, so that
--- row-level security scopes it to one client on PostgreSQL; the reporting step rebuilds it
--- after the attribution assets have run.
+-- with the rule-based rows only and null intervals (source_or_empty types the analytics
+-- columns). A table like every reporting model, so that row-level security scopes it to one
+-- client on PostgreSQL; the reporting step rebuilds it after the attribution assets have run.
 {%- set analytics_table = source('analytics', 'channel_attribution') %}
-{%- set analytics_relation = load_relation(analytics_table) if execute else none %}
 with
 
 rule_based as (
@@ -24,37 +23,20 @@ rule_based as (
 
 analytics as (
 
-    {%- if analytics_relation is not none %}
-    select
-        client_id,
-        channel,
-        attribution_model,
-        model_family,
-        attributed_conversions,
-        attributed_revenue,
-        conversions_lower,
-        conversions_upper,
-        revenue_lower,
-        revenue_upper,
-        status,
-        status_message
-    from {{ analytics_table }}
-    {%- else %}
-    select
-        cast(null as varchar) as client_id,
-        cast(null as varchar) as channel,
-        cast(null as varchar) as attribution_model,
-        cast(null as varchar) as model_family,
-        cast(null as double precision) as attributed_conversions,
-        cast(null as double precision) as attributed_revenue,
-        cast(null as double precision) as conversions_lower,
-        cast(null as double precision) as conversions_upper,
-        cast(null as double precision) as revenue_lower,
-        cast(null as double precision) as revenue_upper,
-        cast(null as varchar) as status,
-        cast(null as varchar) as status_message
-    where 1 = 0
-    {%- endif %}
+    {{ source_or_empty(analytics_table, {
+        'client_id': 'varchar',
+        'channel': 'varchar',
+        'attribution_model': 'varchar',
+        'model_family': 'varchar',
+        'attributed_conversions': 'double precision',
+        'attributed_revenue': 'double precision',
+        'conversions_lower': 'double precision',
+        'conversions_upper': 'double precision',
+        'revenue_lower': 'double precision',
+        'revenue_upper': 'double precision',
+        'status': 'varchar',
+        'status_message': 'varchar',
+    }) }}
 
 ),
 
@@ -77,11 +59,11 @@ select
     cast(combined.attribution_model as varchar) as attribution_model,
     cast(combined.model_family as varchar) as model_family,
     cast(combined.attributed_conversions as double precision) as attributed_conversions,
-    cast(analytics.conversions_lower as double precision) as conversions_lower,
-    cast(analytics.conversions_upper as double precision) as conversions_upper,
+    analytics.conversions_lower,
+    analytics.conversions_upper,
     cast(combined.attributed_revenue as double precision) as attributed_revenue,
-    cast(analytics.revenue_lower as double precision) as revenue_lower,
-    cast(analytics.revenue_upper as double precision) as revenue_upper,
+    analytics.revenue_lower,
+    analytics.revenue_upper,
     cast(
         combined.attributed_conversions
         / nullif(sum(combined.attributed_conversions) over (

@@ -5,14 +5,10 @@
 -- never an error or an infinity. The definitions are in rpt_client_business_metrics.yml and
 -- README (Business metrics). Before the analytics tables exist (a fresh dbt build) the
 -- forecast, churn risk and savings value are null and every mart-based metric is built.
--- source() is called outside the conditional so that dbt records the dependencies at parse
--- time (execute is false then): the reporting step waits for the Python assets.
-{%- set tables = ['revenue_forecast', 'client_churn_risk', 'automation_savings'] %}
-{%- set present = {} %}
-{%- for t in tables %}
-    {%- set relation = source('analytics', t) %}
-    {%- do present.update({t: (load_relation(relation) is not none) if execute else false}) %}
-{%- endfor %}
+-- The analytics tables are read through source_or_empty (typed empty placeholders when absent).
+{%- set forecast_source = source('analytics', 'revenue_forecast') %}
+{%- set churn_source = source('analytics', 'client_churn_risk') %}
+{%- set savings_source = source('analytics', 'automation_savings') %}
 {%- set platforms = "'instagram', 'tiktok', 'youtube', 'linkedin', 'twitter', 'facebook'" %}
 with
 
@@ -144,53 +140,57 @@ spent as (
 
 ),
 
+savings as (
+
+    {{ source_or_empty(savings_source, {'hourly_rate': 'double precision'}) }}
+
+),
+
+-- one row, null before analytics.automation_savings exists: it is cross joined below
 hourly_rate as (
 
-    {%- if present['automation_savings'] %}
-    select max(hourly_rate) as hourly_rate from {{ source('analytics', 'automation_savings') }}
-    {%- else %}
-    select cast(null as double precision) as hourly_rate
-    {%- endif %}
+    select max(hourly_rate) as hourly_rate from savings
 
 ),
 
 forecast as (
 
-    {%- if present['revenue_forecast'] %}
+    {% call source_or_empty(forecast_source, {
+        'client_id': 'varchar',
+        'predicted_revenue': 'double precision',
+        'forecast_days': 'bigint',
+        'forecast_end': 'date',
+    }) %}
     -- the point forecast is the same at every interval level: read the lowest level's rows
     select f.client_id, sum(f.forecast) as predicted_revenue, count(*) as forecast_days,
         max(f.forecast_date) as forecast_end
-    from {{ source('analytics', 'revenue_forecast') }} as f
+    from {{ forecast_source }} as f
     cross join bounds as b
     where f.series_kind = 'client' and f.status = 'ok' and f.horizon_days <= b.period_days
-        and f.level = (select min(level) from {{ source('analytics', 'revenue_forecast') }}
+        and f.level = (select min(level) from {{ forecast_source }}
                        where series_kind = 'client' and status = 'ok')
     group by f.client_id
-    {%- else %}
-    select cast(null as varchar) as client_id, cast(null as double precision) as predicted_revenue,
-        cast(null as bigint) as forecast_days, cast(null as date) as forecast_end
-    where 1 = 0
-    {%- endif %}
+    {% endcall %}
 
 ),
 
 churn as (
 
-    {%- if present['client_churn_risk'] %}
+    {% call source_or_empty(churn_source, {
+        'client_id': 'varchar',
+        'churn_risk': 'double precision',
+        'snapshot_date': 'date',
+    }) %}
     select r.client_id, r.churn_risk, r.snapshot_date
-    from {{ source('analytics', 'client_churn_risk') }} as r
+    from {{ churn_source }} as r
     inner join (
         select client_id, max(snapshot_date) as snapshot_date
-        from {{ source('analytics', 'client_churn_risk') }}
+        from {{ churn_source }}
         where status = 'ok'
         group by client_id
     ) as latest on r.client_id = latest.client_id and r.snapshot_date = latest.snapshot_date
     where r.status = 'ok'
-    {%- else %}
-    select cast(null as varchar) as client_id, cast(null as double precision) as churn_risk,
-        cast(null as date) as snapshot_date
-    where 1 = 0
-    {%- endif %}
+    {% endcall %}
 
 ),
 
@@ -219,12 +219,12 @@ joined as (
         cast(coalesce(s.social_spend, 0) as double precision) as social_spend,
         cast(coalesce(sv.hours_saved, 0) as double precision) as automation_hours_saved,
         cast(coalesce(sp.feature_hours, 0) as double precision) as feature_hours_spent,
-        cast(hr.hourly_rate as double precision) as hourly_rate,
-        cast(f.predicted_revenue as double precision) as predicted_revenue_next_period,
-        cast(f.forecast_days as bigint) as forecast_days,
-        cast(f.forecast_end as date) as next_period_end,
-        cast(ch.churn_risk as double precision) as churn_risk,
-        cast(ch.snapshot_date as date) as churn_risk_snapshot_date
+        hr.hourly_rate,
+        f.predicted_revenue as predicted_revenue_next_period,
+        f.forecast_days,
+        f.forecast_end as next_period_end,
+        ch.churn_risk,
+        ch.snapshot_date as churn_risk_snapshot_date
     from clients as c
     cross join bounds as b
     cross join hourly_rate as hr

@@ -5,9 +5,8 @@
 -- their 12-month CLV (rpt_client_customers), the client's experiments and how many have a
 -- final decision (rpt_client_experiment_results), and its alerts by state (rpt_client_alerts).
 -- Before the analytics tables exist the client and revenue columns are filled and the others
--- are null or zero.
+-- are null or zero (source_or_empty).
 {%- set comparison_source = source('analytics', 'attribution_model_comparison') %}
-{%- set present = (load_relation(comparison_source) is not none) if execute else false %}
 with
 
 clients as (
@@ -31,16 +30,16 @@ revenue as (
 
 recommended as (
 
-    {%- if present %}
+    {% call source_or_empty(comparison_source, {
+        'client_id': 'varchar',
+        'recommended_model': 'varchar',
+        'recommendation_reason': 'varchar',
+    }) %}
     select client_id, max(recommended_model) as recommended_model,
         max(recommendation_reason) as recommendation_reason
     from {{ comparison_source }}
     group by client_id
-    {%- else %}
-    select cast(null as varchar) as client_id, cast(null as varchar) as recommended_model,
-        cast(null as varchar) as recommendation_reason
-    where 1 = 0
-    {%- endif %}
+    {% endcall %}
 
 ),
 
@@ -124,7 +123,7 @@ select
     cast(clients.business_name as varchar) as business_name,
     cast(clients.current_status as varchar) as current_status,
     cast(clients.current_tier as varchar) as current_tier,
-    cast(recommended.recommended_model as varchar) as recommended_attribution_model,
+    recommended.recommended_model as recommended_attribution_model,
     cast(top_channels.top_channel as varchar) as top_channel,
     cast(top_channels.runner_up_channel as varchar) as runner_up_channel,
     cast(top_channels.top_channel_is_clear as boolean) as top_channel_is_clear,
@@ -144,7 +143,7 @@ select
     cast(coalesce(experiments.experiments_shipped, 0) as bigint) as experiments_shipped,
     cast(coalesce(alerts.open_alerts, 0) as bigint) as open_alerts,
     cast(coalesce(alerts.acknowledged_alerts, 0) as bigint) as acknowledged_alerts,
-    cast(recommended.recommendation_reason as varchar) as recommendation_reason,
+    recommended.recommendation_reason,
     cast(revenue.first_revenue_date as date) as first_revenue_date,
     cast(revenue.last_revenue_date as date) as last_revenue_date
 from clients
