@@ -33,6 +33,21 @@ def table_metadata(
     }
 
 
+def warehouse_table_metadata(session, table: str, descriptions: dict[str, str] | None = None,
+                             preview_rows: int = PREVIEW_ROWS) -> dict[str, Any]:
+    """``table_metadata`` of a warehouse table read back through ``session`` (a
+    ``WarehouseSession``): its ``count(*)``, its columns and its first ``preview_rows`` rows, so
+    a table written a part at a time is never held whole to describe it."""
+    from dagster_project.warehouse import qualified
+
+    head = session.read(f"select * from {qualified(table)} limit {int(preview_rows)}")
+    return {
+        "dagster/row_count": int(session.scalar(f"select count(*) from {qualified(table)}")),
+        "dagster/column_schema": column_schema(head, descriptions),
+        "preview": dg.MetadataValue.md(markdown_table(head)),
+    }
+
+
 def preview_metadata(session, table: str, rows: int = PREVIEW_ROWS) -> dg.MetadataValue:
     """A markdown preview of the first ``rows`` rows of a warehouse table or view, read through
     ``session`` (a ``WarehouseSession``)."""

@@ -92,7 +92,7 @@ def fit_models(db: Path, settings: AttributionSettings) -> Fitted:
     draws = dict.fromkeys(MODELS, 0.0)
     journeys = conversions = 0.0
     with DuckDBSession.open(str(db)) as session:
-        pooled, fits = fit_batches(WarehouseJourneys(session), settings)
+        pooled, _, fits = fit_batches(WarehouseJourneys(session), settings)
         for fit in fits:
             for model in MODELS:
                 point[model] = point[model] + fit.point[model][0].sum(axis=0)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import ClassVar, Literal
 
@@ -64,6 +65,20 @@ class WarehouseSession(ABC):
         ``upsert``: rows whose ``key`` matches a frame row are replaced, the others kept.
         Returns the number of rows written.
         """
+
+    @abstractmethod
+    def replace_from(self, table: str, source: str) -> None:
+        """``schema.table`` becomes exactly the rows of the table ``source`` (created if
+        missing), in the session's transaction: readers see the old rows until commit. The
+        columns and types follow ``source``; PostgreSQL keeps the table (its views, grants and
+        policies) when they are the same, as ``write(..., "replace")`` does."""
+
+    @contextlib.contextmanager
+    def memory_limit(self, limit: str | None) -> Iterator[None]:
+        """Within the block, hold at most ``limit`` (e.g. "128MB") of the warehouse's memory in
+        this process; None: no change. Only the embedded DuckDB has any (see its backend);
+        PostgreSQL's memory is the server's, so nothing changes."""
+        yield
 
     @abstractmethod
     def temp_table(self, name: str, df: pl.DataFrame) -> str:

@@ -89,6 +89,28 @@ class DuckDBSession(WarehouseSession):
     def clock(self) -> datetime:
         return datetime.now(UTC).replace(tzinfo=None)
 
+    def replace_from(self, table: str, source: str) -> None:
+        self._con.execute(f"create schema if not exists {quote(table.split('.')[0])}")
+        self._con.execute(f"create or replace table {qualified(table)} as "
+                          f"select * from {qualified(source)}")
+
+    @contextlib.contextmanager
+    def memory_limit(self, limit: str | None) -> Iterator[None]:
+        """DuckDB's ``memory_limit`` lowered to ``limit`` within the block, then restored (it is
+        the database's, shared by this process's connections to the file). It bounds the buffer
+        pool, and with it the table blocks a long session keeps cached: without it they stay
+        until the warehouse's limit (1.5 GB in the pipeline), so a session that reads a table
+        a range at a time grows with the table; operators past it spill to the temp folder."""
+        if limit is None:
+            yield
+            return
+        before = self.scalar("select current_setting('memory_limit')")
+        self._con.execute("set memory_limit = ?", [limit])
+        try:
+            yield
+        finally:
+            self._con.execute("set memory_limit = ?", [before])
+
     def temp_table(self, name: str, df: pl.DataFrame) -> str:
         self._con.register("__frame", df.to_arrow())
         try:

@@ -249,6 +249,20 @@ class PostgresSession(WarehouseSession):
         cols = ", ".join(quote(c) for c in df.columns)
         self._con.execute(f"insert into {target} ({cols}) select {cols} from {quote(STAGE)}")
 
+    def replace_from(self, table: str, source: str) -> None:
+        self._ensure_schema(table.split(".")[0])
+        target = qualified(table)
+        existing, wanted = self._columns(table), self._columns(source)
+        if existing and existing == wanted:
+            cols = ", ".join(quote(name) for name, _ in wanted)
+            self._con.execute(f"truncate {target}")
+            self._con.execute(f"insert into {target} ({cols}) select {cols} from {qualified(source)}")
+            return
+        if existing:
+            log.warning("%s changes columns: dropped (with dependent views) and recreated", table)
+            self._con.execute(f"drop table {target} cascade")
+        self._con.execute(f"create table {target} as select * from {qualified(source)}")
+
     def write(
         self,
         table: str,

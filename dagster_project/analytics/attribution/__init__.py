@@ -13,7 +13,13 @@ analyst's settings.
 
 from .batches import ClientBatch, FrameJourneys, JourneySource
 from .conservation import ConservationCheck, check_conservation, conservation_errors
-from .credits import AttributionResult, attribute, attribute_source
+from .credits import (
+    AttributionResult,
+    BatchedAttribution,
+    attribute,
+    attribute_batches,
+    attribute_source,
+)
 from .journeys import NONE_CHANNEL, Journeys, group_journeys
 from .post_impact import PostImpact, post_revenue_impact
 from .roi import channel_roi
@@ -27,9 +33,27 @@ from .settings import (
 )
 
 __all__ = [
-    "DATA_DRIVEN_MODELS", "FALLBACK_MODEL", "MARKOV_REVENUE_CREDITS",
-    "MODELS", "NONE_CHANNEL", "RULE_MODELS", "AttributionResult", "AttributionSettings",
-    "ClientBatch", "ConservationCheck", "FrameJourneys", "JourneySource", "Journeys",
-    "PostImpact", "attribute", "attribute_source", "channel_roi", "check_conservation",
-    "conservation_errors", "group_journeys", "post_revenue_impact",
+    "DATA_DRIVEN_MODELS",
+    "FALLBACK_MODEL",
+    "MARKOV_REVENUE_CREDITS",
+    "MODELS",
+    "NONE_CHANNEL",
+    "RULE_MODELS",
+    "AttributionResult",
+    "AttributionSettings",
+    "BatchedAttribution",
+    "ClientBatch",
+    "ConservationCheck",
+    "FrameJourneys",
+    "JourneySource",
+    "Journeys",
+    "PostImpact",
+    "attribute",
+    "attribute_batches",
+    "attribute_source",
+    "channel_roi",
+    "check_conservation",
+    "conservation_errors",
+    "group_journeys",
+    "post_revenue_impact",
 ]

@@ -31,9 +31,10 @@ every resample, the held-out split's prior); the second fits everything per clie
 a time (rule-based regrouping, Markov chains, client Shapley values, the bootstrap's per-client
 credits, held-out log-loss, the model comparison). Every per-client draw comes from the client's
 own random stream (``streams``), so the results are the same for any batch size (to float
-rounding). Memory depends on the batch, not on the number of clients, but for what is kept of
-every client: its result rows (client x channel x model) and its per client x channel-set cells
-of the prior's counts.
+rounding). ``attribute_batches`` yields each batch's rows as it is fitted (the asset writes them
+to the warehouse one batch at a time), so memory depends on the batch, not on the number of
+clients, but for the per client x channel-set cells of the prior's counts kept by the first
+pass; ``attribute_source`` holds every batch's rows and returns them together.
 
 Statuses (``status``, ``status_message``; ``analytics.attribution.status``): ``no_conversions``
 (a client without conversions: its shares are null, not 0), ``no_intervals`` (no resamples:
@@ -163,28 +164,49 @@ def batch_result(fit: BatchFit, pooled: PooledFit, settings: AttributionSettings
                              int(j.journeys.sum()))
 
 
+@dataclass(frozen=True)
+class BatchedAttribution:
+    """What ``attribute_batches`` gives: the pooled fit, and each batch's rows as it is fitted."""
+
+    shapley_prior: ShapleyPrior
+    channels: tuple[str, ...]
+    batches: int
+    parts: Iterator[AttributionResult]  # one per batch, in client order, computed when drawn
+
+
 def fit_batches(source: JourneySource, settings: AttributionSettings
-                ) -> tuple[PooledFit, Iterator[BatchFit]]:
-    """The pooled fits (the first pass over the batches of clients) and, lazily, each batch's
-    fit (the second pass), in client order."""
+                ) -> tuple[PooledFit, int, Iterator[BatchFit]]:
+    """The pooled fits (the first pass over the batches of clients), the number of batches
+    and, lazily, each batch's fit (the second pass), in client order."""
     clients = source.client_groups()
     batches = plan_batches(clients, settings.client_batch_groups, settings.client_batch_clients)
     pooled = fit_pooled(source, clients, batches, settings)
-    return pooled, (fit_batch(source, b, pooled, settings) for b in batches)
+    return pooled, len(batches), (fit_batch(source, b, pooled, settings) for b in batches)
+
+
+def attribute_batches(source: JourneySource, settings: AttributionSettings | None = None
+                      ) -> BatchedAttribution:
+    """The pooled fits now and, lazily, each batch's attribution and model comparison rows, in
+    client order: a caller that writes each part away before drawing the next holds one batch
+    at a time."""
+    settings = settings or AttributionSettings()
+    pooled, batches, fits = fit_batches(source, settings)
+    return BatchedAttribution(pooled.prior, pooled.channels, batches,
+                              (batch_result(fit, pooled, settings) for fit in fits))
 
 
 def attribute_source(source: JourneySource, settings: AttributionSettings | None = None
                      ) -> AttributionResult:
     """Every model's credit per client and channel, with intervals and the model comparison,
-    for the journeys of ``source``, batch by batch (see the module docstring)."""
-    settings = settings or AttributionSettings()
-    pooled, fits = fit_batches(source, settings)
-    parts = [batch_result(fit, pooled, settings) for fit in fits]
+    for the journeys of ``source``, batch by batch (see the module docstring), the batches'
+    rows held together."""
+    run = attribute_batches(source, settings)
+    parts = list(run.parts)
     return AttributionResult(
         pl.concat([r.channel_attribution for r in parts]).sort(
             "client_id", "attribution_model", "channel"),
         pl.concat([r.model_comparison for r in parts]).sort("client_id", "channel"),
-        pooled.prior, pooled.channels, sum(r.journeys for r in parts), len(parts))
+        run.shapley_prior, run.channels, sum(r.journeys for r in parts), run.batches)
 
 
 def attribute(paths: pl.DataFrame, rule_credits: pl.DataFrame,

@@ -20,14 +20,24 @@ from dagster_project.analytics.attribution import (
     MODELS,
     RULE_MODELS,
     AttributionSettings,
-    attribute_source,
     channel_roi,
 )
 from dagster_project.analytics.attribution.post_impact import post_revenue_impact
 from dagster_project.defs.attribution.plots import channel_credit_chart, pooled_shares
 from dagster_project.defs.attribution.sources import WarehouseJourneys
+from dagster_project.defs.attribution.staged import (
+    ATTRIBUTION,
+    COMPARISON,
+    READER_MEMORY_LIMIT,
+    write_attribution,
+)
 from dagster_project.domains import domain
-from dagster_project.metadata import markdown_table, png_markdown, table_metadata
+from dagster_project.metadata import (
+    markdown_table,
+    png_markdown,
+    table_metadata,
+    warehouse_table_metadata,
+)
 from dagster_project.plots import bars, histogram, plot_entry
 from dagster_project.settings import get_settings
 from dagster_project.warehouse import Warehouse
@@ -52,6 +62,17 @@ ATTRIBUTION_COLUMNS = {
               "resamples), non_finite (analytics/attribution/status.py).",
     "status_message": "The status in words.",
 }
+
+
+POOLED_CONVERSIONS_SQL = f"""
+select attribution_model, channel, sum(attributed_conversions) as attributed_conversions
+from {ATTRIBUTION} group by attribution_model, channel
+"""
+RECOMMENDED_SQL = f"""
+select recommended_model, count(*) as count
+from (select distinct client_id, recommended_model from {COMPARISON}) as clients
+group by recommended_model order by count desc, recommended_model
+"""
 
 
 class AttributionConfig(dg.Config):
@@ -90,6 +111,11 @@ class AttributionConfig(dg.Config):
     client_batch_clients: int = Field(
         default=AttributionSettings.client_batch_clients, ge=1,
         description="A new batch also starts after this many clients.")
+    reader_memory_limit: str = Field(
+        default=READER_MEMORY_LIMIT,
+        description="DuckDB only: the warehouse's memory limit while the batches are read and "
+        "written (its cache of the marts' blocks otherwise grows with the marts; queries spill "
+        "past it).")
 
 
 @dg.multi_asset(
@@ -116,7 +142,8 @@ def channel_attribution(context: dg.AssetExecutionContext, config: AttributionCo
                         warehouse: Warehouse):
     """Fit every attribution model per client, bootstrap the intervals, compare the models:
     the journeys grouped in the warehouse and read a batch of clients at a time (twice: the
-    pooled fits first, then every client's models)."""
+    pooled fits first, then every client's models, each batch's rows staged in the warehouse
+    as it is fitted and both tables replaced from them at the end, in one transaction)."""
     settings = AttributionSettings(
         markov_order=config.markov_order, markov_revenue_credit=config.markov_revenue_credit,
         bootstrap_resamples=config.bootstrap_resamples, seed=config.seed,
@@ -127,25 +154,26 @@ def channel_attribution(context: dg.AssetExecutionContext, config: AttributionCo
         client_batch_groups=config.client_batch_groups,
         client_batch_clients=config.client_batch_clients)
     with warehouse.session() as s:
-        result = attribute_source(WarehouseJourneys(s), settings)
-    with warehouse.session() as s:
-        s.write("analytics.channel_attribution", result.channel_attribution, "replace")
-        s.write("analytics.attribution_model_comparison", result.model_comparison, "replace")
-    shares = pooled_shares(result.channel_attribution)
-    recommended = result.model_comparison.unique("client_id")["recommended_model"].value_counts()
-    context.log.info(f"attribution: {result.journeys} journeys, recommended models {recommended.rows()}")
+        written = write_attribution(s, WarehouseJourneys(s), settings, config.reader_memory_limit)
+        # what the metadata shows is read back in SQL: nothing here grows with the clients
+        attribution_meta = warehouse_table_metadata(s, ATTRIBUTION, ATTRIBUTION_COLUMNS)
+        comparison_meta = warehouse_table_metadata(s, COMPARISON)
+        shares = pooled_shares(s.read(POOLED_CONVERSIONS_SQL))
+        recommended = s.read(RECOMMENDED_SQL)
+        disagreement = s.read(f"select disagreement from {COMPARISON}")
+    context.log.info(f"attribution: {written.journeys} journeys, recommended models {recommended.rows()}")
     yield dg.MaterializeResult(
         asset_key=["analytics", "channel_attribution"],
         metadata={
-            **table_metadata(result.channel_attribution, ATTRIBUTION_COLUMNS),
-            "journeys": result.journeys,
-            "client_batches": result.batches,
-            "shapley_prior_strength": dg.MetadataValue.float(result.shapley_prior.strength),
+            **attribution_meta,
+            "journeys": written.journeys,
+            "client_batches": written.batches,
+            "shapley_prior_strength": dg.MetadataValue.float(written.shapley_prior.strength),
             "shapley_pooled_prior_strength": dg.MetadataValue.float(
-                result.shapley_prior.pooled_strength),
+                written.shapley_prior.pooled_strength),
             "pooled_conversion_probability": dg.MetadataValue.json(
                 {c: round(float(-np.expm1(-q)), 5)
-                 for c, q in zip(result.channels, result.shapley_prior.q)}),
+                 for c, q in zip(written.channels, written.shapley_prior.q)}),
             "channel_credit_chart": png_markdown(channel_credit_chart(shares, list(MODELS)),
                                                  "channel credit per model"),
             "pooled_channel_shares": dg.MetadataValue.md(markdown_table(shares)),
@@ -154,10 +182,10 @@ def channel_attribution(context: dg.AssetExecutionContext, config: AttributionCo
     yield dg.MaterializeResult(
         asset_key=["analytics", "attribution_model_comparison"],
         metadata={
-            **table_metadata(result.model_comparison),
+            **comparison_meta,
             "comparison": dg.MetadataValue.md(markdown_table(shares)),
             "recommended_models": dg.MetadataValue.md(markdown_table(recommended)),
-            **plot_entry(result.model_comparison, lambda d: histogram(
+            **plot_entry(disagreement, lambda d: histogram(
                 d["disagreement"], "Model disagreement per client x channel",
                 "max - min channel share over the attribution models"), "model disagreement"),
         },
