@@ -171,6 +171,8 @@ bench: prepare
 bench-peers:
 	test -x .venv-statsforecast/bin/python || python3 -m venv .venv-statsforecast
 	.venv-statsforecast/bin/pip install -q -r bench/peers/statsforecast.txt
+	test -x .venv-lifetimes/bin/python || python3 -m venv .venv-lifetimes
+	.venv-lifetimes/bin/pip install -q -r bench/peers/lifetimes.txt
 
 lint: install
 	.venv/bin/ruff check dagster_project tests bench

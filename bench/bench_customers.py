@@ -186,8 +186,8 @@ def run(ctx: Context) -> list[Record]:
                 + f"; CLV total {lt['clv_total']:,.0f} vs ours {r['clv_total']:,.0f}"))
     if not peer:
         records.append(Record("lifetimes peer", None, "s", notes=(
-            f"{LIFETIMES_PYTHON} not found: the issue quotes about 1.3 s per 100,000 customers "
-            "for lifetimes (the issue's figure, not measured here)")))
+            f"{LIFETIMES_PYTHON} not found (`make bench-peers` installs it): the issue quotes "
+            "about 1.3 s per 100,000 customers for lifetimes (not measured here)")))
     # RFM of 10M conversions in DuckDB: the dim_end_customers mart (dbt), then the RFM SQL
     db = ctx.path("customers-rfm", "rfm.duckdb")
     for p in Path(db).parent.glob("rfm.duckdb*"):
