@@ -12,7 +12,7 @@ DG := VIRTUAL_ENV=$(CURDIR)/.venv .venv/bin/dg
 
 .PHONY: install prepare run dev test test-fast bench bench-peers lint clean contract retract lock docs docs-serve \
 	serve token-issue token-revoke token-list \
-	pg-up pg-down pg-roles run-postgres dev-postgres retract-postgres check screenshots test-bi
+	pg-up pg-down spark-up spark-down test-spark pg-roles run-postgres dev-postgres retract-postgres check screenshots test-bi
 
 # The full dependency set is requirements.lock (`make lock` writes it from pyproject.toml's pins);
 # the project itself is installed editable on top, without resolving anything again.
@@ -64,6 +64,15 @@ PG_ENV := BI_WAREHOUSE=postgres BI_PG_HOST=127.0.0.1 BI_PG_PORT=$(PG_PORT) BI_PG
 ## pg-up: start (initialising the first time) PostgreSQL in $(PG_DIR) on 127.0.0.1:$(PG_PORT)
 pg-up: install
 	$(PY) -m dagster_project.devtools.pgserver up --dir $(PG_DIR) --port $(PG_PORT) --db bi --db dagster
+
+## spark-up: start a local Spark server (local[2]; Thrift for dbt, Connect for the pipeline) in $(SPARK_DIR)
+SPARK_DIR ?= .spark
+spark-up: install
+	$(PY) -m dagster_project.devtools.sparkserver up --dir $(SPARK_DIR)
+
+## spark-down: stop it (tables and metastore stay in $(SPARK_DIR))
+spark-down: install
+	$(PY) -m dagster_project.devtools.sparkserver down --dir $(SPARK_DIR)
 
 ## pg-down: stop it (the data stays in $(PG_DIR); `rm -rf $(PG_DIR)` to start afresh)
 pg-down: install
@@ -141,9 +150,13 @@ docs-serve:
 TEST_WORKERS ?= 2
 PYTEST := $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15
 
-## test: the whole suite (unit + integration)
+## test: the whole suite (unit + integration) but the Spark tests (make test-spark)
 test: prepare
-	$(PYTEST)
+	$(PYTEST) -m "not spark"
+
+## test-spark: the tests on the throwaway local Spark server (marker spark; Java 17 needed)
+test-spark: prepare
+	$(PYTEST) -m spark
 
 ## test-fast: unit tests only
 test-fast: prepare

@@ -122,6 +122,25 @@ def pg_server():
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def spark_server(tmp_path_factory):
+    """A throwaway local Spark server (local[2], Thrift + Connect) for the whole session.
+
+    Skips when pyspark or Java is missing (``.ci/run`` has both; ``make test-spark`` runs these).
+    """
+    from dagster_project.devtools import sparkserver
+
+    pytest.importorskip("pyspark", reason="pyspark not installed (make install installs it)")
+    if not sparkserver.java_available():
+        pytest.skip("java not installed (Spark needs a JDK 17)")
+    folder = tmp_path_factory.mktemp("spark") / "server"
+    server = sparkserver.start(folder)
+    try:
+        yield server
+    finally:
+        sparkserver.stop(folder)
+
+
 @pytest.fixture
 def pg_dsn(pg_server) -> Iterator[str]:
     """A fresh, empty database on the session's server for one test (dropped afterwards)."""
