@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -71,7 +72,7 @@ def java_available() -> bool:
     java_home = os.environ.get("JAVA_HOME")
     if java_home and (Path(java_home) / "bin" / "java").exists():
         return True
-    return subprocess.run(["sh", "-c", "command -v java"], capture_output=True).returncode == 0
+    return shutil.which("java") is not None
 
 
 def free_port() -> int:
