@@ -14,6 +14,9 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
 # DuckDB caches and computes up to 80% of RAM by default; bounded, it spills joins, sorts and
 # aggregates to disk instead. The pipeline process and dbt each get this much.
 DEFAULT_DUCKDB_MEMORY_LIMIT = "1.5GB"
+# Spark Connect's own default port, which `make spark-up` (devtools/sparkserver.py) also uses
+DEFAULT_SPARK_CONNECT_URL = "sc://127.0.0.1:15002"
+BACKENDS = ("duckdb", "postgres", "spark")
 
 
 @dataclass(frozen=True)
@@ -21,7 +24,7 @@ class Settings:
     data_dir: Path
     landing_dir: Path
     truth_dir: Path
-    warehouse_backend: str  # "duckdb" | "postgres"
+    warehouse_backend: str  # "duckdb" | "postgres" | "spark"
     duckdb_path: Path
     duckdb_memory_limit: str  # DuckDB's buffer pool per process (it spills past it)
     pg_host: str
@@ -29,6 +32,7 @@ class Settings:
     pg_user: str
     pg_password: str
     pg_db: str
+    spark_connect_url: str = DEFAULT_SPARK_CONNECT_URL  # the Spark backend's server
     pricing_admins: tuple[str, ...] = ()  # who may approve or reject pricing proposals
 
     @property
@@ -52,8 +56,8 @@ def get_settings() -> Settings:
     """Settings from the environment (see .env.example for every variable)."""
     data_dir = Path(os.environ.get("BI_DATA_DIR", PROJECT_ROOT / "data")).resolve()
     backend = os.environ.get("BI_WAREHOUSE", "duckdb").lower()
-    if backend not in ("duckdb", "postgres"):
-        raise ValueError(f"BI_WAREHOUSE must be 'duckdb' or 'postgres', got {backend!r}")
+    if backend not in BACKENDS:
+        raise ValueError(f"BI_WAREHOUSE must be one of {', '.join(BACKENDS)}, got {backend!r}")
     return Settings(
         data_dir=data_dir,
         landing_dir=Path(os.environ.get("BI_LANDING_DIR", data_dir / "landing")).resolve(),
@@ -67,6 +71,7 @@ def get_settings() -> Settings:
         pg_user=os.environ.get("BI_PG_USER", "postgres"),
         pg_password=os.environ.get("BI_PG_PASSWORD", ""),
         pg_db=os.environ.get("BI_PG_DB", "bi"),
+        spark_connect_url=os.environ.get("BI_SPARK_CONNECT_URL", DEFAULT_SPARK_CONNECT_URL),
         pricing_admins=tuple(a.strip() for a in os.environ.get("BI_PRICING_ADMINS", "").split(",")
                              if a.strip()),
     )

@@ -156,14 +156,43 @@ def pg_dsn(pg_server) -> Iterator[str]:
         con.execute(f'drop database if exists "{name}" with (force)')
 
 
+def _empty_warehouse(request, backend: str, tmp_path: Path):
+    from dagster_project.warehouse import Warehouse
+
+    if backend == "duckdb":
+        return Warehouse(duckdb_path=str(tmp_path / "w.duckdb"))
+    if backend == "postgres":
+        return Warehouse(backend="postgres", postgres_dsn=request.getfixturevalue("pg_dsn"))
+    return Warehouse(backend="spark", spark_connect_url=request.getfixturevalue("spark_catalog"))
+
+
 @pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
 def any_warehouse(request, tmp_path):
     """A ``Warehouse`` on an empty DuckDB file, then on an empty PostgreSQL database."""
-    from dagster_project.warehouse import Warehouse
+    return _empty_warehouse(request, request.param, tmp_path)
 
-    if request.param == "duckdb":
-        return Warehouse(duckdb_path=str(tmp_path / "w.duckdb"))
-    return Warehouse(backend="postgres", postgres_dsn=request.getfixturevalue("pg_dsn"))
+
+@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres),
+                        pytest.param("spark", marks=pytest.mark.spark)])
+def every_warehouse(request, tmp_path):
+    """``any_warehouse``, then also a ``Warehouse`` on the session's Spark server (emptied)."""
+    return _empty_warehouse(request, request.param, tmp_path)
+
+
+@pytest.fixture
+def spark_catalog(spark_server) -> str:
+    """The session's Spark server with every database but ``default`` dropped: its Connect
+    URL. One catalog serves the whole session, so each test starts by emptying it."""
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.builder.remote(spark_server.connect_url).create()
+    try:
+        for db in spark.catalog.listDatabases():
+            if db.name != "default":
+                spark.sql(f"drop database `{db.name}` cascade")
+    finally:
+        spark.stop()
+    return spark_server.connect_url
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,12 @@
 """The ``Warehouse`` resource: read SQL into polars, write polars frames atomically.
 
-One interface (:class:`WarehouseSession`), two backends chosen by settings: an embedded DuckDB
-file (default, :mod:`.duckdb_backend`) and PostgreSQL (production, :mod:`.postgres_backend`).
-Every write runs in the session's one transaction, so a failed or killed run never leaves a
-half-written table: readers see the old table or the new one, nothing in between.
+One interface (:class:`WarehouseSession`), three backends chosen by settings: an embedded DuckDB
+file (default, :mod:`.duckdb_backend`), PostgreSQL (production, :mod:`.postgres_backend`) and
+Spark over Spark Connect (:mod:`.spark_backend`). On DuckDB and PostgreSQL every write runs in
+the session's one transaction; Spark has none, so a session stages its writes and swaps them in
+per table when it ends (see that module for what is and is not atomic there). Either way a
+failed or killed run never leaves a half-written table: readers see the old table or the new
+one, nothing in between.
 
 Write modes:
 - ``replace``: the table becomes exactly the frame;
@@ -23,6 +26,7 @@ import polars as pl
 from dagster_project.warehouse.base import WarehouseSession, WriteMode, qualified, quote
 from dagster_project.warehouse.duckdb_backend import DuckDBSession
 from dagster_project.warehouse.postgres_backend import PostgresSession
+from dagster_project.warehouse.spark_backend import SparkWarehouseSession
 
 __all__ = ["RAW_LOADS", "Warehouse", "WarehouseSession", "WriteMode", "qualified", "quote"]
 
@@ -35,19 +39,32 @@ def _postgres(w: Warehouse) -> ContextManager[WarehouseSession]:
     return PostgresSession.open(w.postgres_dsn, w.read_only)
 
 
+def _spark(w: Warehouse) -> ContextManager[WarehouseSession]:
+    if not w.spark_connect_url:
+        raise ValueError("the spark warehouse needs spark_connect_url (settings: "
+                         "BI_SPARK_CONNECT_URL)")
+    return SparkWarehouseSession.open(w.spark_connect_url, w.read_only)
+
+
 _BACKENDS: dict[str, Callable[[Warehouse], ContextManager[WarehouseSession]]] = {
     "duckdb": lambda w: DuckDBSession.open(w.duckdb_path, w.duckdb_memory_limit, w.read_only),
     "postgres": _postgres,
+    "spark": _spark,
 }
 
 
+def _unknown(backend: str) -> ValueError:
+    return ValueError(f"unknown warehouse backend {backend!r} ({' | '.join(_BACKENDS)})")
+
+
 class Warehouse(dg.ConfigurableResource):
-    """The analytics warehouse: DuckDB file by default, PostgreSQL in production."""
+    """The analytics warehouse: DuckDB file by default, PostgreSQL in production, or Spark."""
 
     backend: str = "duckdb"
     duckdb_path: str = "data/warehouse.duckdb"
     duckdb_memory_limit: str | None = None  # e.g. "1.5GB"; None: DuckDB's default (80% of RAM)
     postgres_dsn: str | None = None
+    spark_connect_url: str | None = None  # sc://host:port of a Spark Connect server
     # sessions refuse writes (the notebooks' warehouse): DuckDB opens the file read-only, so
     # other processes may read it too; PostgreSQL runs every transaction READ ONLY
     read_only: bool = False
@@ -57,13 +74,14 @@ class Warehouse(dg.ConfigurableResource):
         """The warehouse ``settings`` (``dagster_project.settings.Settings``) describe."""
         return cls(backend=settings.warehouse_backend, duckdb_path=str(settings.duckdb_path),
                    duckdb_memory_limit=settings.duckdb_memory_limit,
-                   postgres_dsn=settings.postgres_dsn, read_only=read_only)
+                   postgres_dsn=settings.postgres_dsn,
+                   spark_connect_url=settings.spark_connect_url, read_only=read_only)
 
     @contextlib.contextmanager
     def session(self) -> Iterator[WarehouseSession]:
         """A connection in one transaction: committed on success, rolled back on error."""
         if self.backend not in _BACKENDS:
-            raise ValueError(f"unknown warehouse backend {self.backend!r} (duckdb | postgres)")
+            raise _unknown(self.backend)
         with _BACKENDS[self.backend](self) as session:
             yield session
 
@@ -71,8 +89,9 @@ class Warehouse(dg.ConfigurableResource):
     def build_lock(self) -> Iterator[None]:
         """Hold ``raw_loads`` exclusively while a dbt build runs in another process (see
         :meth:`WarehouseSession.lock`): no load commits into raw while the build reads it. On
-        DuckDB nothing is held (a connection would lock dbt out of the file)."""
-        if self.backend == "duckdb":
+        DuckDB nothing is held (a connection would lock dbt out of the file), nor on Spark (no
+        lock service: one writer per table, see ``SparkWarehouseSession.lock``)."""
+        if self.backend in ("duckdb", "spark"):
             yield
             return
         with self.session() as s:
@@ -110,6 +129,8 @@ class Warehouse(dg.ConfigurableResource):
         writing), queries interrupted after ``timeout_s``; ``client_id`` is not used (no row
         security: callers filter). PostgreSQL: a read-only transaction with ``statement_timeout``
         and ``app.client_id`` set, so row-level security holds underneath the caller's filter.
+        Spark: refused. The serving API answers requests in milliseconds from the reporting
+        tables; a Spark query costs a job; serve from PostgreSQL (or DuckDB) fed by the marts.
         """
         if self.backend == "duckdb":
             opened = DuckDBSession.open(self.duckdb_path, self.duckdb_memory_limit,
@@ -119,8 +140,11 @@ class Warehouse(dg.ConfigurableResource):
                 raise ValueError("the postgres warehouse needs postgres_dsn (settings: BI_PG_*)")
             opened = PostgresSession.open(self.postgres_dsn, read_only=True,
                                           timeout_s=timeout_s, client_id=client_id)
+        elif self.backend == "spark":
+            raise ValueError("the serving API does not read from Spark (no row-level security, "
+                             "a job per query): serve from a duckdb or postgres warehouse")
         else:
-            raise ValueError(f"unknown warehouse backend {self.backend!r} (duckdb | postgres)")
+            raise _unknown(self.backend)
         with opened as session:
             yield session
 

@@ -37,7 +37,8 @@ class WarehouseSession(ABC):
     backend translates them. Committed when the ``with`` block ends, rolled back on error.
     """
 
-    # "duckdb" | "postgres": for the few callers whose SQL cannot be portable (the audit log)
+    # "duckdb" | "postgres" | "spark": for the few callers whose SQL cannot be portable (the
+    # audit log)
     dialect: ClassVar[str]
 
     @abstractmethod
@@ -77,7 +78,8 @@ class WarehouseSession(ABC):
     def memory_limit(self, limit: str | None) -> Iterator[None]:
         """Within the block, hold at most ``limit`` (e.g. "128MB") of the warehouse's memory in
         this process; None: no change. Only the embedded DuckDB has any (see its backend);
-        PostgreSQL's memory is the server's, so nothing changes."""
+        PostgreSQL's memory is the server's, and Spark's the executors' (fixed when their JVMs
+        start; this process holds only the Arrow results it reads), so nothing changes."""
         yield
 
     @abstractmethod

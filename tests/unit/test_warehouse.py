@@ -1,5 +1,5 @@
-"""Warehouse writes: replace/append/upsert semantics and atomicity, on a real DuckDB file and a
-real PostgreSQL database."""
+"""Warehouse writes: replace/append/upsert semantics and atomicity, on a real DuckDB file, a
+real PostgreSQL database and a real Spark server (marker ``spark``, ``make test-spark``)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from dagster_project.warehouse import Warehouse
 
 
 @pytest.fixture
-def wh(any_warehouse):
-    return any_warehouse
+def wh(every_warehouse):
+    return every_warehouse
 
 
 def frame(ids, values):
