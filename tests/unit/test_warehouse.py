@@ -51,6 +51,39 @@ def test_failed_session_rolls_back_every_write(wh):
     assert not wh.table_exists("marts.other")
 
 
+def test_readers_see_the_old_rows_until_the_writing_session_ends(wh):
+    """The writing session sees its own writes; another session sees none of them until the
+    writer's ``with`` block ends (PostgreSQL's and DuckDB's transactions, Spark's staging)."""
+    wh.write("marts.t", frame([1, 2], [1.0, 2.0]))
+    with wh.session() as s:
+        s.write("marts.t", frame([2, 3], [20.0, 30.0]), mode="upsert", key=["id"])
+        s.write("marts.t", frame([4], [4.0]), mode="append")
+        s.write("marts.new", frame([1], [1.0]))
+        assert s.read("select * from marts.t order by id").rows() == [
+            (1, 1.0), (2, 20.0), (3, 30.0), (4, 4.0)]
+        assert wh.read("select * from marts.t order by id").rows() == [(1, 1.0), (2, 2.0)]
+        assert not wh.table_exists("marts.new")
+    assert wh.read("select * from marts.t order by id").rows() == [
+        (1, 1.0), (2, 20.0), (3, 30.0), (4, 4.0)]
+    assert wh.read("select id from marts.new")["id"].to_list() == [1]
+
+
+def test_executed_insert_and_delete_count_in_the_session_and_roll_back_with_it(wh):
+    wh.write("ops.t", frame([1, 2, 3], [1.0, 2.0, 3.0]))
+    statements = [("delete from ops.t where id >= ? and v is not null", [2]),
+                  ("insert into ops.t values (?, ?)", [9, 9.0])]
+    with pytest.raises(RuntimeError), wh.session() as s:
+        for sql, params in statements:
+            s.execute(sql, params)
+        assert s.read("select id from ops.t order by id")["id"].to_list() == [1, 9]
+        raise RuntimeError("boom")
+    assert wh.read("select id from ops.t order by id")["id"].to_list() == [1, 2, 3]
+    with wh.session() as s:
+        for sql, params in statements:
+            s.execute(sql, params)
+    assert wh.read("select id from ops.t order by id")["id"].to_list() == [1, 9]
+
+
 def test_killed_writer_leaves_the_old_table(wh, tmp_path):
     wh.write("marts.t", frame([1], [1.0]))
     script = textwrap.dedent(
