@@ -78,10 +78,8 @@ def _add_missing_columns(session: WarehouseSession, table: str,
     """Add the columns a warehouse made before they existed lacks. Only then: ``alter table``
     locks the table exclusively until the transaction ends, which would make every table's
     ingest wait for every other one's on PostgreSQL."""
-    schema, name = table.split(".")
-    present = set(session.read(
-        "select column_name from information_schema.columns where table_schema = ? "
-        "and table_name = ?", [schema, name])["column_name"])
+    # the columns of an empty result: portable to every backend (Spark has no information_schema)
+    present = set(session.read(f"select * from {table} limit 0").columns)
     for column, sql_type in columns:
         if column not in present:
             session.execute(f"alter table {table} add column {column} {sql_type}")
