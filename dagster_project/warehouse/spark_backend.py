@@ -105,6 +105,7 @@ class SparkWarehouseSession(WarehouseSession):
         self._versions = itertools.count()
         self._staged: dict[str, str | None] = {}  # target -> its staging table; None: dropped
         self._schemas: set[str] = set()
+        self._after_swap: list[str] = []  # views over staged tables, created after the swaps
 
     @classmethod
     @contextlib.contextmanager
@@ -120,10 +121,10 @@ class SparkWarehouseSession(WarehouseSession):
             session = cls(spark, read_only)
             try:
                 yield session
+                session._publish()
             except BaseException:
-                session._discard()
+                session._discard()  # the staging tables not swapped in yet
                 raise
-            session._publish()
         finally:
             spark.stop()
 
@@ -132,6 +133,10 @@ class SparkWarehouseSession(WarehouseSession):
     def _sql(self, sql: str, params: Sequence | None = None) -> SparkFrame:
         staged = {t: s for t, s in self._staged.items() if s}
         return self._spark.sql(statements.point_at(sql, staged), args=list(params or []) or None)
+
+    def _names_staged(self, sql: str) -> bool:
+        staged = {t: s for t, s in self._staged.items() if s}
+        return statements.point_at(sql, staged) != sql
 
     def _refuse_writes(self, what: str) -> None:
         if self._read_only:
@@ -182,6 +187,7 @@ class SparkWarehouseSession(WarehouseSession):
                            f"drop table {old}"]
             else:
                 script.append(f"alter table {qualified(stage)} rename to {qualified(table)}")
+        script += self._after_swap
         if script:
             self._spark.sql("begin " + "; ".join(script) + "; end")
         self._staged.clear()
@@ -201,7 +207,9 @@ class SparkWarehouseSession(WarehouseSession):
     def execute(self, sql: str, params: Sequence | None = None) -> None:
         """Run one statement. ``INSERT`` and ``DELETE`` go to the target's staging table (see
         the module's docs); ``DROP TABLE`` of a staged table drops it at the swap; other
-        statements run at once. ``UPDATE``/``MERGE``/``TRUNCATE`` are refused: write a frame."""
+        statements run at once, but a ``CREATE VIEW`` over a table staged in this session runs
+        in the swap's script, after the swaps (a view over a staging table would break at its
+        swap). ``UPDATE``/``MERGE``/``TRUNCATE`` are refused: write a frame."""
         keyword = statements.first_keyword(sql)
         if keyword not in READ_STATEMENTS:
             self._refuse_writes(keyword.upper() or sql)
@@ -211,6 +219,11 @@ class SparkWarehouseSession(WarehouseSession):
                 "DML): use write(..., mode='replace' | 'upsert')")
         if (delete := statements.parse_delete(sql)) is not None:
             self._delete(delete, params)
+            return
+        if statements.creates_view(sql) and self._names_staged(sql):
+            if params:
+                raise ValueError("a view over a table staged in this session takes no parameters")
+            self._after_swap.append(sql)  # over the swapped-in tables, not their stages
             return
         if (target := statements.insert_target(sql)) is not None:
             self._owned_stage(target)

@@ -17,6 +17,7 @@ _TOKENS = re.compile(rf"'(?:[^'\\]|\\.)*'|--[^\n]*|/\*.*?\*/|(?P<name>{_NAME})",
 _PARTS = re.compile(_IDENT)
 _KEYWORD = re.compile(r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*([A-Za-z]+)", re.DOTALL)
 _INSERT = re.compile(rf"\s*insert\s+(?:into|overwrite)\s+(?:table\s+)?(?P<name>{_NAME})", re.IGNORECASE)
+_VIEW = re.compile(r"\s*create\s+(?:or\s+replace\s+)?view\b", re.IGNORECASE)
 _DROP = re.compile(rf"\s*drop\s+table\s+(?:if\s+exists\s+)?(?P<name>{_NAME})", re.IGNORECASE)
 _DELETE = re.compile(
     rf"\s*delete\s+from\s+(?P<name>{_NAME})(?:\s+(?:as\s+)?(?!(?:where|using)\b)(?P<alias>{_IDENT}))?"
@@ -73,6 +74,11 @@ def insert_target(sql: str) -> str | None:
     """The table an ``INSERT INTO``/``INSERT OVERWRITE`` writes, or None."""
     m = _INSERT.match(sql)
     return table_name(m.group("name")) if m else None
+
+
+def creates_view(sql: str) -> bool:
+    """Whether ``sql`` creates a (persistent) view."""
+    return _VIEW.match(sql) is not None
 
 
 def dropped_table(sql: str) -> str | None:

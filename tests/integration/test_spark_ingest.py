@@ -81,7 +81,10 @@ def test_spark_ingest_finds_the_rows_quarantine_and_ledger_of_the_duckdb_ingest(
     assert loaded == ingest_everything(duck, landing)
     expected, got = tables(duck), tables(spark)
     for name, frame in expected.items():
-        assert_frame_equal(got[name], frame, check_column_order=False, obj=name)
+        try:
+            assert_frame_equal(got[name], frame, check_column_order=False)
+        except AssertionError as exc:
+            raise AssertionError(f"{name} differs on Spark: {exc}") from None
     # the drop was judged as written in the fixture, not only alike on both
     quarantined = expected[quarantine_table("clients")]
     assert sorted(zip(quarantined["source_row"], quarantined["rule"])) == [

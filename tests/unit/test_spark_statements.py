@@ -51,6 +51,9 @@ def test_insert_and_drop_targets_and_first_keywords():
     assert st.dropped_table("drop table if exists marts._stage_t") == "marts._stage_t"
     assert st.dropped_table("drop view marts.v") is None
     assert st.first_keyword("-- why\n  WITH a as (select 1) select * from a") == "with"
+    assert st.creates_view("CREATE OR REPLACE VIEW marts.v as select 1")
+    assert not st.creates_view("create temporary view v as select 1")
+    assert not st.creates_view("create table marts.view_log (a string)")
 
 
 def test_portable_column_types_get_their_spark_names():

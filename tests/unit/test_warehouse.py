@@ -133,6 +133,19 @@ def test_replace_keeps_a_view_that_selects_from_the_table(wh):
     assert wh.read("select id from marts.v order by id")["id"].to_list() == [7, 8, 9]
 
 
+def test_a_view_made_in_the_session_that_writes_its_table_reads_the_new_rows(wh):
+    wh.write("marts.t", frame([1], [1.0]))
+    with wh.session() as s:
+        s.write("marts.t", frame([7, 8], [7.0, 8.0]))
+        s.write("marts.fresh", frame([5], [5.0]))
+        s.execute("create view marts.v as select t.id from marts.t t join marts.fresh f "
+                  "on f.id < t.id")
+        assert s.read("select id from marts.t order by id")["id"].to_list() == [7, 8]
+    assert wh.read("select id from marts.v order by id")["id"].to_list() == [7, 8]
+    wh.write("marts.t", frame([9], [9.0]))
+    assert wh.read("select id from marts.v")["id"].to_list() == [9]
+
+
 @pytest.mark.postgres
 def test_parallel_sessions_creating_the_same_schema_and_table_both_succeed(pg_dsn):
     """Dagster's multiprocess executor runs ingest steps in parallel; `create ... if not
