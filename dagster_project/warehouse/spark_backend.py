@@ -13,15 +13,16 @@ Spark has no multi-statement transactions, so a session stages instead:
   writes; every other session sees the old tables.
 - When the ``with`` block ends cleanly, each target is swapped for its staging table by two
   catalog renames (target to ``_bi_old_...``, staging table to target, then the old one
-  dropped). All of a session's swaps are one SQL script, run by the server to the end even if
-  the client dies after sending it. On error, the staging tables are dropped and no target has
+  dropped). All of a session's swaps are one SQL script, one request: the client sends nothing
+  between the renames (whether the server finishes a script whose client died meanwhile is not
+  tested here). On error before the swap, the staging tables are dropped and no target has
   changed.
 
 What holds: per table, a reader sees the old table or the new one, never a half-written one; a
 failed or killed session (before its swap) leaves every old table. What does not: the swaps of
 several tables are not atomic together (a reader between two of them sees one table new and
 another old, and a server that dies mid-script leaves some swapped), and between the two renames
-of one table (two metastore calls, milliseconds) the target is absent: a reader then fails with
+of one table (two metastore calls, not timed here) the target is absent: a reader then fails with
 TABLE_OR_VIEW_NOT_FOUND rather than reading wrong rows. Views over a table survive its swap: a
 Spark view is resolved by name each time it is read. A session killed before its swap leaves
 its staging tables behind, named ``_bi_stage_<session>_*``: no other session reads them, and
