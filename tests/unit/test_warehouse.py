@@ -146,6 +146,17 @@ def test_a_view_made_in_the_session_that_writes_its_table_reads_the_new_rows(wh)
     assert wh.read("select id from marts.v")["id"].to_list() == [9]
 
 
+@pytest.mark.spark
+def test_spark_refuses_row_level_dml_it_cannot_stage_and_says_what_to_do(spark_catalog):
+    wh = Warehouse(backend="spark", spark_connect_url=spark_catalog)
+    wh.write("ops.t", frame([1], [1.0]))
+    merge = "merge into ops.t using ops.t s on true when matched then delete"
+    for sql in ("update ops.t set v = 2", merge, "truncate table ops.t"):
+        with pytest.raises(NotImplementedError, match=r"use write\(\.\.\., mode="):
+            wh.execute(sql)
+    assert wh.read("select * from ops.t").rows() == [(1, 1.0)]
+
+
 @pytest.mark.postgres
 def test_parallel_sessions_creating_the_same_schema_and_table_both_succeed(pg_dsn):
     """Dagster's multiprocess executor runs ingest steps in parallel; `create ... if not
