@@ -131,13 +131,15 @@ class SparkWarehouseSession(WarehouseSession):
 
     # --- staging -----------------------------------------------------------------------------
 
+    def _stages(self) -> dict[str, str]:
+        return {table: stage for table, stage in self._staged.items() if stage}
+
     def _sql(self, sql: str, params: Sequence | None = None) -> SparkFrame:
-        staged = {t: s for t, s in self._staged.items() if s}
-        return self._spark.sql(statements.point_at(sql, staged), args=list(params or []) or None)
+        return self._spark.sql(statements.point_at(sql, self._stages()),
+                               args=list(params or []) or None)
 
     def _names_staged(self, sql: str) -> bool:
-        staged = {t: s for t, s in self._staged.items() if s}
-        return statements.point_at(sql, staged) != sql
+        return statements.point_at(sql, self._stages()) != sql
 
     def _refuse_writes(self, what: str) -> None:
         if self._read_only:
