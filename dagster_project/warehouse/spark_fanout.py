@@ -1,5 +1,11 @@
-"""Per-group Python on Spark's executors: a pure function of polars frames, applied to every
-group of rows where the rows are, so its memory and time spread over the cluster.
+"""Python on Spark's executors, two ways.
+
+``executor_map``: ``map(fn, items)`` with each call in an executor's Python worker (one task
+per item; items and results pickled through the driver): for CPU-bound work on inputs the
+driver holds anyway (the per-series Holt-Winters fits of a forecast).
+
+``fan_out``: a pure function of polars frames, applied to every group of rows where the rows
+are, so its memory and time spread over the cluster.
 
 ``fan_out`` pairs the rows of two Spark DataFrames by a group key (``cogroup``) and runs
 ``fn(left, right)`` on each group inside an executor's Python worker
@@ -16,7 +22,8 @@ the output and the column.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import pickle
+from collections.abc import Callable, Iterator, Mapping
 
 import polars as pl
 import pyarrow as pa
@@ -29,6 +36,29 @@ _ARROW_TYPES = {pl.String: pa.string(), pl.Float64: pa.float64(), pl.Int64: pa.i
                 pl.Boolean: pa.bool_(), pl.Date: pa.date32()}
 
 Outputs = Mapping[str, Mapping[str, pl.DataType]]  # output name -> column -> dtype
+
+
+def executor_map(spark) -> Callable[[Callable, list], list]:
+    """A ``map(fn, items) -> [fn(item) for item in items]`` (in order) whose calls run on the
+    executors of ``spark``, one task per item. ``fn`` must be importable or picklable there."""
+
+    def map_(fn: Callable, items: list) -> list:
+        if not items:
+            return []
+        payload = pa.table({"i": pa.array(range(len(items)), pa.int64()),
+                            "item": pa.array([pickle.dumps(x) for x in items], pa.binary())})
+
+        def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            for b in batches:
+                done = [pickle.dumps(fn(pickle.loads(x))) for x in b.column("item").to_pylist()]
+                yield pa.record_batch([b.column("i"), pa.array(done, pa.binary())],
+                                      names=["i", "result"])
+
+        rows = (spark.createDataFrame(payload).repartition(len(items))
+                .mapInArrow(run, "i bigint, result binary").toArrow().sort_by("i"))
+        return [pickle.loads(r) for r in rows.column("result").to_pylist()]
+
+    return map_
 
 
 def _check(outputs: Outputs) -> None:

@@ -16,24 +16,16 @@ from dagster_project.devtools.attribution_fixtures import random_journeys, rule_
 pytestmark = pytest.mark.spark
 
 
-@pytest.fixture(scope="module")
-def spark(spark_server):
-    from pyspark.sql import SparkSession
-
-    session = SparkSession.builder.remote(spark_server.connect_url).getOrCreate()
-    yield session
-    session.stop()
-
-
 @pytest.mark.parametrize("options", [
     {"markov_order": 1},
     {"markov_order": 2, "markov_revenue_credit": "value_removal_effect",
      "max_exact_channels": 2, "shapley_tolerance": 0.05},  # sampled Shapley values
 ])
-def test_batches_fitted_on_the_executors_give_the_in_memory_tables(spark, options):
+def test_batches_fitted_on_the_executors_give_the_in_memory_tables(spark_session, options):
     from dagster_project.defs.attribution.spark import OUTPUTS, attribute_on_spark
     from dagster_project.warehouse.spark_fanout import output
 
+    spark = spark_session
     df = random_journeys(3, n=2400, clients=7)
     credits = rule_credits_for(df)
     settings = AttributionSettings(bootstrap_resamples=30, seed=5, client_batch_groups=6,
