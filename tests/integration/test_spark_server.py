@@ -25,7 +25,8 @@ def test_a_table_written_over_connect_is_read_over_thrift_and_survives_a_restart
     folder = tmp_path / "server"
     server = sparkserver.start(folder)
     try:
-        spark = SparkSession.builder.remote(server.connect_url).getOrCreate()
+        # its own session: getOrCreate would return a live one to another server (spark_session)
+        spark = SparkSession.builder.remote(server.connect_url).create()
         frame = pl.DataFrame({"id": [1, 2, 3], "name": ["a", None, "c"], "x": [0.5, None, 2.0]})
         spark.sql("create database if not exists smoke")
         spark.createDataFrame(frame.to_arrow()).write.mode("overwrite").saveAsTable("smoke.t")
