@@ -32,9 +32,12 @@ def spark_columns(table_name: str) -> dict[str, str]:
     return {**{c.name: SPARK_TYPES[c.type] for c in table.columns}, **LINEAGE_SPARK_TYPES}
 
 
-def copy_raw_tables(duckdb_path: Path | str, spark) -> dict[str, int]:
-    """Replace every contract table ``raw.<table>`` on ``spark`` (a SparkSession, e.g. Spark
-    Connect) with the rows of the DuckDB file's ``raw.<table>``; rows copied per table."""
+def copy_raw_tables(duckdb_path: Path | str, spark, where: str = "true",
+                    append: bool = False) -> dict[str, int]:
+    """Replace (or, with ``append``, add to) every contract table ``raw.<table>`` on ``spark``
+    (a SparkSession, e.g. Spark Connect) the rows of the DuckDB file's ``raw.<table>`` that
+    satisfy the SQL condition ``where``; rows copied per table. Appending the rest of the rows
+    later, with a later ``_loaded_at``, is a second load for the incremental models."""
     from pyspark.sql import functions as F
 
     spark.sql("create database if not exists raw")
@@ -43,10 +46,10 @@ def copy_raw_tables(duckdb_path: Path | str, spark) -> dict[str, int]:
         for name in load_contract():
             columns = spark_columns(name)
             quoted = ", ".join(f'"{c}"' for c in columns)
-            arrow = con.sql(f"select {quoted} from raw.{name}").to_arrow_table()
+            arrow = con.sql(f"select {quoted} from raw.{name} where {where}").to_arrow_table()
             frame = spark.createDataFrame(arrow).select(
                 [F.col(f"`{c}`").cast(t).alias(c) for c, t in columns.items()])
-            frame.write.mode("overwrite").format("parquet").saveAsTable(f"raw.{name}")
+            frame.write.mode("append" if append else "overwrite").format("parquet").saveAsTable(f"raw.{name}")
             copied[name] = arrow.num_rows
     return copied
 
