@@ -47,8 +47,12 @@ def copy_raw_tables(duckdb_path: Path | str, spark, where: str = "true",
             columns = spark_columns(name)
             quoted = ", ".join(f'"{c}"' for c in columns)
             arrow = con.sql(f"select {quoted} from raw.{name} where {where}").to_arrow_table()
-            frame = spark.createDataFrame(arrow).select(
-                [F.col(f"`{c}`").cast(t).alias(c) for c, t in columns.items()])
+            if arrow.num_rows == 0:  # Spark infers no schema from no rows
+                ddl = ", ".join(f"`{c}` {t}" for c, t in columns.items())
+                frame = spark.createDataFrame([], schema=ddl)
+            else:
+                frame = spark.createDataFrame(arrow).select(
+                    [F.col(f"`{c}`").cast(t).alias(c) for c, t in columns.items()])
             frame.write.mode("append" if append else "overwrite").format("parquet").saveAsTable(f"raw.{name}")
             copied[name] = arrow.num_rows
     return copied
