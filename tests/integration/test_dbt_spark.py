@@ -90,7 +90,7 @@ def builds(tmp_path_factory, tiny_simulation, pipeline_env_factory, spark_server
         first_rows = copy_raw_tables(db, spark, where=f"not ({LATE_ROWS})")
         # the first load builds the incremental models (and what they read) only
         dbt(tmp / "spark_first", spark_env, "run", "--select", "+config.materialized:incremental")
-        first = spark_snapshot(spark, SPARK_SCHEMAS, table_comparison)
+        first = spark_snapshot(spark, ("intermediate", "marts"), table_comparison)
         late_rows = copy_raw_tables(db, spark, where=LATE_ROWS, append=True)
         dbt(tmp / "spark_incremental", spark_env, "run")
         incremental = spark_snapshot(spark, SPARK_SCHEMAS, table_comparison)
