@@ -66,9 +66,8 @@ def duckdb_snapshot(path: Path, schemas, compare) -> dict[str, pl.DataFrame]:
 
 
 @pytest.fixture(scope="module")
-def builds(tmp_path_factory, tiny_simulation, pipeline_env_factory, spark_server, table_comparison):
-    from pyspark.sql import SparkSession
-
+def builds(tmp_path_factory, tiny_simulation, pipeline_env_factory, spark_server, spark_session,
+           table_comparison):
     from dagster_project.definitions import defs
 
     tmp = tmp_path_factory.mktemp("dbt_spark")
@@ -85,22 +84,19 @@ def builds(tmp_path_factory, tiny_simulation, pipeline_env_factory, spark_server
                         f"where {LATE_ROWS}")
     spark_env = {"DBT_TARGET": "spark", "BI_SPARK_THRIFT_HOST": "127.0.0.1",
                  "BI_SPARK_THRIFT_PORT": str(spark_server.thrift_port)}
-    spark = SparkSession.builder.remote(spark_server.connect_url).getOrCreate()
-    try:
-        first_rows = copy_raw_tables(db, spark, where=f"not ({LATE_ROWS})")
-        # the first load builds the incremental models (and what they read) only
-        dbt(tmp / "spark_first", spark_env, "run", "--select", "+config.materialized:incremental")
-        first = spark_snapshot(spark, ("intermediate", "marts"), table_comparison)
-        late_rows = copy_raw_tables(db, spark, where=LATE_ROWS, append=True)
-        dbt(tmp / "spark_incremental", spark_env, "run")
-        incremental = spark_snapshot(spark, SPARK_SCHEMAS, table_comparison)
-        dbt(tmp / "spark_rerun", spark_env, "run", "--select", "config.materialized:incremental")
-        rerun = spark_snapshot(spark, SPARK_SCHEMAS, table_comparison)
-        dbt(tmp / "spark_full", spark_env, "build", "--full-refresh")
-        full = spark_snapshot(spark, SPARK_SCHEMAS, table_comparison)
-        spark_raw = {t: spark.table(f"raw.{t}").count() for t in RAW_TABLES}
-    finally:
-        spark.stop()
+    spark = spark_session
+    first_rows = copy_raw_tables(db, spark, where=f"not ({LATE_ROWS})")
+    # the first load builds the incremental models (and what they read) only
+    dbt(tmp / "spark_first", spark_env, "run", "--select", "+config.materialized:incremental")
+    first = spark_snapshot(spark, ("intermediate", "marts"), table_comparison)
+    late_rows = copy_raw_tables(db, spark, where=LATE_ROWS, append=True)
+    dbt(tmp / "spark_incremental", spark_env, "run")
+    incremental = spark_snapshot(spark, SPARK_SCHEMAS, table_comparison)
+    dbt(tmp / "spark_rerun", spark_env, "run", "--select", "config.materialized:incremental")
+    rerun = spark_snapshot(spark, SPARK_SCHEMAS, table_comparison)
+    dbt(tmp / "spark_full", spark_env, "build", "--full-refresh")
+    full = spark_snapshot(spark, SPARK_SCHEMAS, table_comparison)
+    spark_raw = {t: spark.table(f"raw.{t}").count() for t in RAW_TABLES}
     dbt(tmp / "duckdb", {"DBT_TARGET": "duckdb", "BI_DUCKDB_PATH": str(db)}, "build")
     with duckdb.connect(str(db), read_only=True) as con:
         duck_raw = {t: con.execute(f"select count(*) from raw.{t}").fetchone()[0] for t in RAW_TABLES}
