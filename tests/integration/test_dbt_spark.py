@@ -51,6 +51,8 @@ def spark_snapshot(spark, schemas, compare) -> dict[str, pl.DataFrame]:
     """Every table and view of ``schemas`` on Spark, read as Arrow over Connect, normalized."""
     names = [f"{s}.{row.tableName}" for s in schemas
              for row in spark.sql(f"show tables in {s}").collect() if not row.isTemporary]
+    for t in names:  # dbt rewrote them through Thrift: this session's file listings are stale
+        spark.catalog.refreshTable(t)
     return {t: compare.normalized(pl.from_arrow(spark.table(t).toArrow())) for t in sorted(names)}
 
 
