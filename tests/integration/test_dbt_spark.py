@@ -135,7 +135,7 @@ def test_an_incremental_build_on_spark_equals_a_full_refresh(builds, table_compa
     assert mismatches == {}
 
 
-def test_the_second_load_changed_every_date_scoped_incremental_mart(builds, table_comparison):
+def test_the_second_load_changed_every_incremental_model_it_checks(builds, table_comparison):
     """The incremental build had work to do: the late rows moved the marts it recomputed."""
     first, full = builds["first"], builds["full"]
     recomputed = ["marts.fct_revenue_daily", "marts.fct_feature_usage_daily",
