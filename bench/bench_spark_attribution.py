@@ -2,8 +2,9 @@
 
 Synthetic attribution marts of the large scale's size (5,672 clients, 335 journeys each as in
 ``bench_attribution_batches``; 100 clients with ``--scale tiny``) in a DuckDB file (not
-measured). Each measured step (its own process) reads the grouped journeys and rule credits
-from it, hands them to a throwaway Spark server (one local[2] JVM) and runs
+measured), the grouped journeys and rule credits exported from it to Parquet files (as the
+marts are on Spark: files Spark reads itself; not measured). Each measured step (its own
+process) has a throwaway Spark server (one local[2] JVM, 4 GB heap) read them and runs
 ``defs.attribution.spark.attribute_on_spark`` (200 resamples, default batches) with
 ``spark.sql.shuffle.partitions`` = 1, 2 or 4 per core, writing both outputs into a Spark table
 (after one unreported warm-up run).
@@ -55,22 +56,33 @@ def _rss_mb(pid: int) -> float:
         return 0.0
 
 
-def attribute_spark(duckdb_path: str, connect_url: str, server_pid: int, partitions: int) -> dict:
-    """The measured step: the journeys into Spark, the fan-out, both outputs written."""
-    import threading
+def export_journeys(duckdb_path: str, folder: str) -> dict:
+    """The grouped journeys and rule credits (the asset's source queries over every client) as
+    Parquet files ``paths.parquet`` and ``credits.parquet`` in ``folder``."""
+    from pathlib import Path
 
-    from pyspark.sql import SparkSession
-
-    from dagster_project.analytics.attribution import AttributionSettings
     from dagster_project.defs.attribution.sources import JOURNEYS_SQL, RULE_CREDITS_SQL
-    from dagster_project.defs.attribution.spark import attribute_on_spark
     from dagster_project.warehouse.duckdb_backend import DuckDBSession
 
     with DuckDBSession.open(duckdb_path, read_only=True) as session:
         lo, hi = session.read("select min(client_id), max(client_id) "
                               "from marts.fct_attribution_paths").row(0)
         paths = session.read(JOURNEYS_SQL, [lo, hi])
+        paths.write_parquet(Path(folder) / "paths.parquet")
         credits = session.read(RULE_CREDITS_SQL, [lo, hi] * 2)
+        credits.write_parquet(Path(folder) / "credits.parquet")
+    return {"journey_groups": paths.height, "credit_rows": credits.height}
+
+
+def attribute_spark(folder: str, connect_url: str, server_pid: int, partitions: int) -> dict:
+    """The measured step: Spark reads the journeys, the fan-out, both outputs written."""
+    import threading
+
+    from pyspark.sql import SparkSession
+
+    from dagster_project.analytics.attribution import AttributionSettings
+    from dagster_project.defs.attribution.spark import attribute_on_spark
+
     spark = SparkSession.builder.remote(connect_url).getOrCreate()
     spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
     peak = {"worker": 0.0, "workers": 0.0}
@@ -87,16 +99,16 @@ def attribute_spark(duckdb_path: str, connect_url: str, server_pid: int, partiti
     sampler.start()
     try:
         spark.sql("create database if not exists bench")
-        run = attribute_on_spark(spark, spark.createDataFrame(paths.to_arrow()),
-                                 spark.createDataFrame(credits.to_arrow()), AttributionSettings())
+        run = attribute_on_spark(spark, spark.read.parquet(f"{folder}/paths.parquet"),
+                                 spark.read.parquet(f"{folder}/credits.parquet"),
+                                 AttributionSettings())
         run.union.write.mode("overwrite").saveAsTable("bench.attribution_union")
         rows = spark.table("bench.attribution_union").count()
     finally:
         stop.set()
         sampler.join()
         spark.stop()
-    return {"batches": run.batches, "rows": rows, "journey_groups": paths.height,
-            "worker_peak_mb": round(peak["worker"], 1),
+    return {"batches": run.batches, "rows": rows, "worker_peak_mb": round(peak["worker"], 1),
             "workers_peak_mb": round(peak["workers"], 1)}
 
 
@@ -110,6 +122,9 @@ def run(ctx: Context) -> list[Record]:
                 duckdb_path=str(db), clients=clients, seed=ctx.seed)
     local = ctx.measure("bench_attribution_batches:attribute_marts", label="attribute-in-process",
                         duckdb_path=str(db), one_batch=False)
+    files = ctx.dir("spark-attribution", "journeys")
+    ctx.measure("bench_spark_attribution:export_journeys", label="spark-export",
+                duckdb_path=str(db), folder=str(files))
     folder = ctx.dir("spark-attribution", "server")
     server = sparkserver.start(folder, cores=CORES)
     pid = int((folder / "server.pid").read_text())
@@ -118,11 +133,11 @@ def run(ctx: Context) -> list[Record]:
         local, notes=f"{local.result['journeys']:,} journeys; the DuckDB source, no Spark")]
     try:  # a first run, not reported, starts the JVM's code paths and the Python workers
         ctx.measure("bench_spark_attribution:attribute_spark", label="spark-warm-up",
-                    duckdb_path=str(db), connect_url=server.connect_url, server_pid=pid,
+                    folder=str(files), connect_url=server.connect_url, server_pid=pid,
                     partitions=CORES)
         for k in PER_CORE:
             m = ctx.measure("bench_spark_attribution:attribute_spark", label=f"spark-{k}-per-core",
-                            duckdb_path=str(db), connect_url=server.connect_url, server_pid=pid,
+                            folder=str(files), connect_url=server.connect_url, server_pid=pid,
                             partitions=k * CORES)
             r = m.result
             records.append(Record.from_measurement(
