@@ -37,7 +37,7 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml.example
 
 # dbt's manifest is what the Dagster definitions load: one per target, in dbt/target/<target>/
 # (parsing needs no connection), so production mode loads the one parsed for PostgreSQL.
-DBT_TARGETS := duckdb postgres
+DBT_TARGETS := duckdb postgres spark
 prepare: install $(DAGSTER_HOME)/dagster.yaml
 	cd dbt && for t in $(DBT_TARGETS); do \
 	  ../.venv/bin/dbt parse --quiet --profiles-dir . --target $$t --target-path target/$$t || exit 1; done

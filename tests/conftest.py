@@ -238,6 +238,12 @@ def dbt_helpers():
     return _load_beside("dbt_helpers")
 
 
+@pytest.fixture(scope="session")
+def table_comparison():
+    """tests/table_comparison.py (normalize two engines' versions of a table, list differences)."""
+    return _load_beside("table_comparison")
+
+
 
 @pytest.fixture
 def production_env(pipeline_env, pg_server, monkeypatch) -> str:

@@ -18,10 +18,8 @@ import shutil
 import uuid
 
 import dagster as dg
-import polars as pl
 import psycopg
 import pytest
-from polars.testing import assert_series_equal
 
 from dagster_project.contract import RAW_TABLES
 from dagster_project.settings import PROJECT_ROOT, get_settings
@@ -30,8 +28,6 @@ from dagster_project.warehouse import Warehouse
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
 COMPARED_SCHEMAS = ("marts", "analytics", "reporting")
-REL_TOL = 1e-9
-ABS_TOL = 1e-12  # values that are zero on one engine may be a rounding residue on the other
 
 
 def create_database(server, prefix: str) -> str:
@@ -60,31 +56,7 @@ def warehouse() -> Warehouse:
     )
 
 
-def run_time_columns(df: pl.DataFrame) -> list[str]:
-    """Lineage columns that hold when a row was loaded, built or detected: two runs differ there
-    by design."""
-    return [c for c in df.columns if c.endswith("loaded_at") or c in ("built_at", "detected_at")]
-
-
-def normalized(df: pl.DataFrame) -> pl.DataFrame:
-    """Numbers as Float64 (integer widths and decimal types differ between the engines),
-    timestamps without zone, rows in an engine-independent order; run-time lineage dropped."""
-    df = df.drop(run_time_columns(df))
-    df = df.with_columns(
-        [pl.col(c).cast(pl.Float64) for c, d in df.schema.items() if d.is_numeric()]
-        + [
-            pl.col(c).dt.convert_time_zone("UTC").dt.replace_time_zone(None)
-            for c, d in df.schema.items()
-            if isinstance(d, pl.Datetime) and d.time_zone
-        ]
-    ).select(sorted(df.columns))
-    numeric = [c for c, d in df.schema.items() if d.is_numeric()]
-    others = [c for c in df.columns if c not in numeric]
-    order = [pl.col(c) for c in others] + [pl.col(c).round_sig_figs(9) for c in numeric]
-    return df.sort(order, nulls_last=True) if order else df
-
-
-def snapshot() -> dict[str, pl.DataFrame]:
+def snapshot(compare) -> dict:
     """Every table and view of the compared schemas, read through the Warehouse resource."""
     wh = warehouse()
     schemas = ", ".join(f"'{s}'" for s in COMPARED_SCHEMAS)
@@ -92,11 +64,12 @@ def snapshot() -> dict[str, pl.DataFrame]:
         "select table_schema || '.' || table_name as t from information_schema.tables "
         f"where table_schema in ({schemas})"
     )["t"].to_list()
-    return {t: normalized(wh.read(f"select * from {t}")) for t in sorted(names)}
+    return {t: compare.normalized(wh.read(f"select * from {t}")) for t in sorted(names)}
 
 
 @pytest.fixture(scope="module")
-def both_builds(tmp_path_factory, tiny_simulation, pg_server, pipeline_env_factory):
+def both_builds(tmp_path_factory, tiny_simulation, pg_server, pipeline_env_factory,
+                table_comparison):
     builds = {}
     for backend in ("duckdb", "postgres"):
         with pytest.MonkeyPatch.context() as mp:
@@ -107,7 +80,7 @@ def both_builds(tmp_path_factory, tiny_simulation, pg_server, pipeline_env_facto
             result = run_job("nightly_refresh")
             assert result.success, backend
             raw_rows = {t: warehouse().scalar(f"select count(*) from raw.{t}") for t in RAW_TABLES}
-            builds[backend] = (snapshot(), raw_rows)
+            builds[backend] = (snapshot(table_comparison), raw_rows)
     return builds
 
 
@@ -123,33 +96,14 @@ def test_both_warehouses_build_the_same_tables_and_views(both_builds):
     assert sum(t.startswith("marts.") for t in duck) >= 15
 
 
-def differences(duck: pl.DataFrame, pg: pl.DataFrame) -> list[str]:
-    """What differs between the two engines' versions of one table ([] when nothing)."""
-    if pg.columns != duck.columns:
-        return [f"columns {pg.columns} != {duck.columns}"]
-    if pg.height != duck.height:
-        return [f"{pg.height} rows != {duck.height}"]
-    found = []
-    for c, dtype in duck.schema.items():
-        try:
-            if dtype.is_numeric():
-                assert_series_equal(
-                    pg[c], duck[c], check_dtypes=False, rel_tol=REL_TOL, abs_tol=ABS_TOL
-                )
-            else:  # keys and dimensions: identical, row by row
-                assert_series_equal(pg[c], duck[c], check_dtypes=False, check_exact=True)
-        except AssertionError:
-            found.append(f"column {c}")
-    return found
-
-
 @pytest.mark.parametrize("schema", COMPARED_SCHEMAS)
-def test_every_table_holds_the_same_rows_on_both_warehouses(both_builds, schema):
+def test_every_table_holds_the_same_rows_on_both_warehouses(both_builds, schema,
+                                                             table_comparison):
     (duck, _), (pg, _) = both_builds["duckdb"], both_builds["postgres"]
     tables = [t for t in duck if t.startswith(f"{schema}.")]
     if schema != "analytics":  # analytics tables arrive with later issues
         assert tables, f"nothing built in {schema}"
-    mismatches = {t: d for t in tables if (d := differences(duck[t], pg[t]))}
+    mismatches = {t: d for t in tables if (d := table_comparison.differences(duck[t], pg[t]))}
     assert mismatches == {}
 
 

@@ -19,9 +19,9 @@ MODELS = [
 ]
 
 
-@pytest.mark.parametrize("target", ["duckdb", "postgres"])
+@pytest.mark.parametrize("target", ["duckdb", "postgres", "spark"])
 def test_each_target_has_its_own_manifest_and_table_names_carry_no_database(target):
-    """``make prepare`` parses both targets. dagster-dbt would prefix the database the manifest
+    """``make prepare`` parses every target. dagster-dbt would prefix the database the manifest
     was parsed with (``warehouse.marts.fct_revenue_daily`` from a default DuckDB parse)."""
     path = DBT_PROJECT_DIR / project.target_path(target) / "manifest.json"
     manifest = json.loads(path.read_text())

@@ -8,3 +8,6 @@
 {% macro postgres__json_array_field(expr, index, field) -%}
     (cast({{ expr }} as json) -> {{ index }} ->> '{{ field }}')
 {%- endmacro %}
+{% macro spark__json_array_field(expr, index, field) -%}
+    get_json_object({{ expr }}, '$[{{ index }}].{{ field }}')
+{%- endmacro %}

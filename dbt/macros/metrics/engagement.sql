@@ -5,5 +5,5 @@
 {%- endmacro %}
 
 {% macro engagement_rate() -%}
-    cast({{ engagements() }} as double precision) / nullif(impressions, 0)
+    cast({{ engagements() }} as {{ double_type() }}) / nullif(impressions, 0)
 {%- endmacro %}

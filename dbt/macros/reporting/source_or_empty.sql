@@ -19,7 +19,7 @@
   render a branch it does not take: call `source()` at the top of the model, outside any
   condition, and pass the relation (tests/unit/test_dbt_reporting_sources.py guards this).
   The types are the reporting contracts' (varchar, double precision, bigint, integer, boolean,
-  date, timestamp), which DuckDB and PostgreSQL both spell the same.
+  date, timestamp), spelled the DuckDB/PostgreSQL way; sql_type renames them on Spark.
 -#}
 {% macro source_or_empty(relation, columns, requires=none) -%}
     {%- if columns is not mapping or columns | length == 0 -%}
@@ -53,7 +53,7 @@
     nulls=true, `cast(null as <type>) as <column>, ...`. -#}
 {% macro typed_columns(columns, nulls=false) -%}
     {%- for name, type in columns.items() -%}
-        cast({{ 'null' if nulls else name }} as {{ type }}) as {{ name }}
+        cast({{ 'null' if nulls else name }} as {{ sql_type(type) }}) as {{ name }}
         {%- if not loop.last %},
         {% endif -%}
     {%- endfor -%}

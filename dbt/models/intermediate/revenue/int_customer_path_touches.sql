@@ -3,14 +3,15 @@
 -- view were planned from wildly wrong row estimates (minutes instead of seconds at `small`).
 -- Incremental by customer: a customer's journeys depend on all of its touches and orders, so a
 -- build recomputes every customer with a touch or an order loaded since the last build.
-{{ config(materialized='incremental', incremental_strategy='delete+insert',
-          unique_key=['client_id', 'customer_id'], on_schema_change='fail',
-          post_hook="{{ analyze_relation(this) }}") }}
+{%- set scope = {'key': ['client_id', 'customer_id'], 'partition': ['client_id']} -%}
+{{ config(materialized='incremental', on_schema_change='fail',
+          post_hook="{{ analyze_relation(this) }}",
+          **incremental_scope_config(scope)) }}
 {%- set lookback_days = var('attribution_lookback_days') %}
 {%- set changed_customers -%}
-    {{ loaded_since_last_build(ref('stg_raw__touchpoints'), 'client_id, customer_id', 'touch_loaded_at') }}
+    {{ loaded_since_last_build(ref('stg_raw__touchpoints'), incremental_scope(scope), 'touch_loaded_at') }}
     union
-    {{ loaded_since_last_build(ref('stg_raw__conversions'), 'client_id, customer_id', 'conversion_loaded_at') }}
+    {{ loaded_since_last_build(ref('stg_raw__conversions'), incremental_scope(scope), 'conversion_loaded_at') }}
 {%- endset %}
 with
 
@@ -18,7 +19,7 @@ touches as (
 
     select * from {{ ref('stg_raw__touchpoints') }}
     {%- if is_incremental() %}
-    where (client_id, customer_id) in ({{ changed_customers }})
+    where ({{ incremental_scope(scope) }}) in ({{ changed_customers }})
         -- a build with another lookback recomputes every journey
         or (select max(lookback_days) from {{ this }}) <> {{ lookback_days }}
     {%- endif %}
@@ -29,7 +30,7 @@ conversions as (
 
     select * from {{ ref('stg_raw__conversions') }}
     {%- if is_incremental() %}
-    where (client_id, customer_id) in ({{ changed_customers }})
+    where ({{ incremental_scope(scope) }}) in ({{ changed_customers }})
         -- a build with another lookback recomputes every journey
         or (select max(lookback_days) from {{ this }}) <> {{ lookback_days }}
     {%- endif %}
@@ -199,11 +200,11 @@ keyed as (
     select
         client_id
             || ':' || customer_id
-            || ':' || cast(gap_index as varchar)
+            || ':' || cast(gap_index as {{ string_type() }})
             || case
                 when conversion_id is not null then ':c'
                 when window_index = 0 then ':n'
-                else ':n' || cast(window_index as varchar)
+                else ':n' || cast(window_index as {{ string_type() }})
             end as path_id,
         *
     from windowed

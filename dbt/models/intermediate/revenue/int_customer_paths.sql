@@ -1,14 +1,15 @@
 -- One row per end-customer journey (see fct_customer_paths, which adds the as-of flags).
 -- Incremental by customer, like int_customer_path_touches: a build recomputes every customer with
 -- a touch or an order loaded since the last build.
-{{ config(materialized='incremental', incremental_strategy='delete+insert',
-          unique_key=['client_id', 'customer_id'], on_schema_change='fail',
-          post_hook="{{ analyze_relation(this) }}") }}
+{%- set scope = {'key': ['client_id', 'customer_id'], 'partition': ['client_id']} -%}
+{{ config(materialized='incremental', on_schema_change='fail',
+          post_hook="{{ analyze_relation(this) }}",
+          **incremental_scope_config(scope)) }}
 {%- set lookback_days = var('attribution_lookback_days') %}
 {%- set changed_customers -%}
-    {{ loaded_since_last_build(ref('stg_raw__touchpoints'), 'client_id, customer_id', 'touches_loaded_at') }}
+    {{ loaded_since_last_build(ref('stg_raw__touchpoints'), incremental_scope(scope), 'touches_loaded_at') }}
     union
-    {{ loaded_since_last_build(ref('stg_raw__conversions'), 'client_id, customer_id', 'conversion_loaded_at') }}
+    {{ loaded_since_last_build(ref('stg_raw__conversions'), incremental_scope(scope), 'conversion_loaded_at') }}
 {%- endset %}
 with
 
@@ -16,7 +17,7 @@ path_touches as (
 
     select * from {{ ref('int_customer_path_touches') }}
     {%- if is_incremental() %}
-    where (client_id, customer_id) in ({{ changed_customers }})
+    where ({{ incremental_scope(scope) }}) in ({{ changed_customers }})
         -- a build with another lookback recomputes every journey
         or (select max(lookback_days) from {{ this }}) <> {{ lookback_days }}
     {%- endif %}
@@ -27,7 +28,7 @@ conversions as (
 
     select * from {{ ref('stg_raw__conversions') }}
     {%- if is_incremental() %}
-    where (client_id, customer_id) in ({{ changed_customers }})
+    where ({{ incremental_scope(scope) }}) in ({{ changed_customers }})
         -- a build with another lookback recomputes every journey
         or (select max(lookback_days) from {{ this }}) <> {{ lookback_days }}
     {%- endif %}
@@ -62,7 +63,7 @@ untouched_conversions as (
                 row_number() over (
                     partition by conversions.client_id, conversions.customer_id
                     order by conversions.converted_at, conversions.conversion_id
-                ) - 1 as varchar
+                ) - 1 as {{ string_type() }}
             ) || ':c' as path_id,
         conversions.conversion_id
     from conversions
@@ -122,10 +123,10 @@ final as (
 )
 
 select
-    cast(final.path_id as varchar) as path_id,
-    cast(final.client_id as varchar) as client_id,
-    cast(final.customer_id as varchar) as customer_id,
-    cast(final.conversion_id as varchar) as conversion_id,
+    cast(final.path_id as {{ string_type() }}) as path_id,
+    cast(final.client_id as {{ string_type() }}) as client_id,
+    cast(final.customer_id as {{ string_type() }}) as customer_id,
+    cast(final.conversion_id as {{ string_type() }}) as conversion_id,
     cast(
         row_number() over (
             partition by final.client_id, final.customer_id
@@ -133,9 +134,9 @@ select
         ) as bigint
     ) as path_number,
     cast(final.converted as boolean) as converted,
-    cast(final.revenue as double precision) as revenue,
+    cast(final.revenue as {{ double_type() }}) as revenue,
     cast(final.touch_count as bigint) as touch_count,
-    cast(final.channel_path as varchar) as channel_path,
+    cast(final.channel_path as {{ string_type() }}) as channel_path,
     cast({{ lookback_days }} as bigint) as lookback_days,
     cast(final.first_touch_at as timestamp) as first_touch_at,
     cast(final.last_touch_at as timestamp) as last_touch_at,

@@ -30,7 +30,7 @@ states as (
             else 'active'
         end as status,
         case
-            when events.event_type in ('trial_start', 'cancel') then cast(0 as double precision)
+            when events.event_type in ('trial_start', 'cancel') then cast(0 as {{ double_type() }})
             else events.monthly_price * (1 - events.discount_pct / 100.0)
         end as mrr,
         events.event_at

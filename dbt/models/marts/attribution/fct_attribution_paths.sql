@@ -27,16 +27,16 @@ filtered as (
 )
 
 select
-    cast(paths.path_id as varchar) as path_id,
-    cast(paths.client_id as varchar) as client_id,
-    cast(paths.customer_id as varchar) as customer_id,
-    cast(paths.conversion_id as varchar) as conversion_id,
+    cast(paths.path_id as {{ string_type() }}) as path_id,
+    cast(paths.client_id as {{ string_type() }}) as client_id,
+    cast(paths.customer_id as {{ string_type() }}) as customer_id,
+    cast(paths.conversion_id as {{ string_type() }}) as conversion_id,
     cast(paths.converted as boolean) as converted,
     cast(paths.is_window_open as boolean) as is_window_open,
     cast(paths.is_settled as boolean) as is_settled,
-    cast(paths.revenue as double precision) as revenue,
+    cast(paths.revenue as {{ double_type() }}) as revenue,
     cast(coalesce(filtered.touch_count, 0) as bigint) as touch_count,
-    cast(filtered.channel_path as varchar) as channel_path,
+    cast(filtered.channel_path as {{ string_type() }}) as channel_path,
     cast(paths.converted_at as timestamp) as converted_at,
     cast(paths.path_end_at as timestamp) as path_end_at
 from paths

@@ -42,7 +42,7 @@ weighted as (
 
     select
         *,
-        power(cast(2 as double precision), -days_before_conversion / cast({{ half_life }} as double precision)) as decay_weight
+        power(cast(2 as {{ double_type() }}), -days_before_conversion / cast({{ half_life }} as {{ double_type() }})) as decay_weight
     from positioned
 
 ),
@@ -63,19 +63,19 @@ credited as (
         *,
         '{{ model }}' as attribution_model,
         {%- if model == 'first_touch' %}
-        cast(case when touch_position = 1 then 1 else 0 end as double precision) as credit
+        cast(case when touch_position = 1 then 1 else 0 end as {{ double_type() }}) as credit
         {%- elif model == 'last_touch' %}
-        cast(case when touch_position = touch_count then 1 else 0 end as double precision) as credit
+        cast(case when touch_position = touch_count then 1 else 0 end as {{ double_type() }}) as credit
         {%- elif model == 'linear' %}
-        1.0 / cast(touch_count as double precision) as credit
+        1.0 / cast(touch_count as {{ double_type() }}) as credit
         {%- elif model == 'time_decay' %}
         decay_share as credit
         {%- elif model == 'position_based' %}
         case
-            when touch_count = 1 then cast(1 as double precision)
-            when touch_count = 2 then cast(0.5 as double precision)
-            when touch_position = 1 or touch_position = touch_count then cast(0.4 as double precision)
-            else cast(0.2 as double precision) / cast(touch_count - 2 as double precision)
+            when touch_count = 1 then cast(1 as {{ double_type() }})
+            when touch_count = 2 then cast(0.5 as {{ double_type() }})
+            when touch_position = 1 or touch_position = touch_count then cast(0.4 as {{ double_type() }})
+            else cast(0.2 as {{ double_type() }}) / cast(touch_count - 2 as {{ double_type() }})
         end as credit
         {%- else %}
         {{ exceptions.raise_compiler_error("unknown attribution model " ~ model) }}
@@ -94,19 +94,19 @@ untouched as (
     {%- for model in models %}
     select
         paths.path_id,
-        cast(null as varchar) as touchpoint_id,
+        cast(null as {{ string_type() }}) as touchpoint_id,
         paths.client_id,
         paths.conversion_id,
         '(none)' as channel,
-        cast(null as varchar) as content_id,
+        cast(null as {{ string_type() }}) as content_id,
         0 as touch_position,
         0 as touch_count,
-        cast(null as double precision) as days_before_conversion,
+        cast(null as {{ double_type() }}) as days_before_conversion,
         paths.revenue,
         cast(null as timestamp) as touched_at,
         paths.converted_at,
         '{{ model }}' as attribution_model,
-        cast(1 as double precision) as credit
+        cast(1 as {{ double_type() }}) as credit
     from paths
     -- an anti-join, not NOT IN (subquery): PostgreSQL cannot hash a large NOT IN and goes quadratic
     where not exists (select 1 from touches where touches.path_id = paths.path_id)
@@ -130,18 +130,18 @@ final as (
 )
 
 select
-    cast(conversion_id as varchar) as conversion_id,
-    cast(touchpoint_id as varchar) as touchpoint_id,
-    cast(attribution_model as varchar) as attribution_model,
-    cast(path_id as varchar) as path_id,
-    cast(client_id as varchar) as client_id,
-    cast(channel as varchar) as channel,
-    cast(content_id as varchar) as content_id,
+    cast(conversion_id as {{ string_type() }}) as conversion_id,
+    cast(touchpoint_id as {{ string_type() }}) as touchpoint_id,
+    cast(attribution_model as {{ string_type() }}) as attribution_model,
+    cast(path_id as {{ string_type() }}) as path_id,
+    cast(client_id as {{ string_type() }}) as client_id,
+    cast(channel as {{ string_type() }}) as channel,
+    cast(content_id as {{ string_type() }}) as content_id,
     cast(touch_position as bigint) as touch_position,
     cast(touch_count as bigint) as touch_count,
-    cast(days_before_conversion as double precision) as days_before_conversion,
-    cast(credit as double precision) as credit,
-    cast(credit * revenue as double precision) as revenue_credit,
+    cast(days_before_conversion as {{ double_type() }}) as days_before_conversion,
+    cast(credit as {{ double_type() }}) as credit,
+    cast(credit * revenue as {{ double_type() }}) as revenue_credit,
     cast(touched_at as timestamp) as touched_at,
     cast(converted_at as timestamp) as converted_at
 from final

@@ -108,32 +108,32 @@ joined as (
 )
 
 select
-    cast(client_id as varchar) as client_id,
-    cast(customer_id as varchar) as customer_id,
+    cast(client_id as {{ string_type() }}) as client_id,
+    cast(customer_id as {{ string_type() }}) as customer_id,
     cast(orders as bigint) as orders,
     cast(valid_orders as bigint) as valid_orders,
     cast(order_days as bigint) as order_days,
     cast(order_days - 1 as bigint) as repeat_order_days,
-    cast(case when valid_orders > 0 then cast(valid_cents as double precision) / 100 end
-        as double precision) as total_revenue,
+    cast(case when valid_orders > 0 then cast(valid_cents as {{ double_type() }}) / 100 end
+        as {{ double_type() }}) as total_revenue,
     cast(case when valid_orders > 0
-        then cast(valid_cents as double precision) / cast(100 * valid_orders as double precision)
-    end as double precision) as avg_order_value,
+        then cast(valid_cents as {{ double_type() }}) / cast(100 * valid_orders as {{ double_type() }})
+    end as {{ double_type() }}) as avg_order_value,
     cast(case when order_days > 1
-        then cast(repeat_cents as double precision) / cast(100 * (order_days - 1) as double precision)
-    end as double precision) as repeat_order_day_value,
+        then cast(repeat_cents as {{ double_type() }}) / cast(100 * (order_days - 1) as {{ double_type() }})
+    end as {{ double_type() }}) as repeat_order_day_value,
     cast({{ days_between('first_order_date', 'as_of_date') }} as bigint) as days_since_first_order,
     cast({{ days_between('first_order_date', 'last_order_date') }} as bigint) as days_first_to_last_order,
     cast({{ days_between('last_order_date', 'as_of_date') }} as bigint) as days_since_last_order,
     cast(case when order_days > 1
-        then cast({{ days_between('first_order_date', 'last_order_date') }} as double precision)
-            / cast(order_days - 1 as double precision)
-    end as double precision) as mean_days_between_orders,
+        then cast({{ days_between('first_order_date', 'last_order_date') }} as {{ double_type() }})
+            / cast(order_days - 1 as {{ double_type() }})
+    end as {{ double_type() }}) as mean_days_between_orders,
     cast(touches as bigint) as touches,
     cast(channels as bigint) as channels,
     cast(case when touches > 0
-        then cast(social_touches as double precision) / cast(touches as double precision)
-    end as double precision) as social_touch_share,
+        then cast(social_touches as {{ double_type() }}) / cast(touches as {{ double_type() }})
+    end as {{ double_type() }}) as social_touch_share,
     cast(first_order_date as date) as first_order_date,
     cast(last_order_date as date) as last_order_date,
     cast(as_of_date as date) as as_of_date

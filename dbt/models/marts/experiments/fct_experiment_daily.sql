@@ -95,16 +95,16 @@ cumulative as (
 )
 
 select
-    cast(experiment_id as varchar) as experiment_id,
-    cast(variant as varchar) as variant,
+    cast(experiment_id as {{ string_type() }}) as experiment_id,
+    cast(variant as {{ string_type() }}) as variant,
     cast(date_day as date) as date_day,
     cast(is_control as boolean) as is_control,
     cast(new_units as bigint) as new_units,
     cast(n as bigint) as n,
     cast(n_converted as bigint) as n_converted,
-    cast(sum_y as double precision) as sum_y,
-    cast(sum_y2 as double precision) as sum_y2,
-    cast(sum_x as double precision) as sum_x,
-    cast(sum_x2 as double precision) as sum_x2,
-    cast(sum_xy as double precision) as sum_xy
+    cast(sum_y as {{ double_type() }}) as sum_y,
+    cast(sum_y2 as {{ double_type() }}) as sum_y2,
+    cast(sum_x as {{ double_type() }}) as sum_x,
+    cast(sum_x2 as {{ double_type() }}) as sum_x2,
+    cast(sum_xy as {{ double_type() }}) as sum_xy
 from cumulative

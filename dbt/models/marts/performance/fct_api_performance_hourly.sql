@@ -1,5 +1,6 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert',
-          unique_key='hour_at', on_schema_change='fail') }}
+{%- set scope = {'key': ['hour_at'], 'partition': ['hour_at']} -%}
+{{ config(materialized='incremental', on_schema_change='fail',
+          **incremental_scope_config(scope)) }}
 -- Per-minute percentiles cannot be re-aggregated exactly; the hour's are defined as:
 --   p50 = request-weighted mean of the minute medians (plain mean when the hour had no request),
 --   p95 = continuous 95th percentile of the minute p95 values (one value per minute),
@@ -40,16 +41,16 @@ hourly as (
 
 select
     cast(hour_at as timestamp) as hour_at,
-    cast(service as varchar) as service,
-    cast(endpoint as varchar) as endpoint,
+    cast(service as {{ string_type() }}) as service,
+    cast(endpoint as {{ string_type() }}) as endpoint,
     cast(minutes_observed as bigint) as minutes_observed,
     cast(requests as bigint) as requests,
     cast(errors as bigint) as errors,
-    cast(cast(errors as double precision) / nullif(requests, 0) as double precision) as error_rate,
-    cast(1 - cast(errors as double precision) / nullif(requests, 0) as double precision) as availability,
-    cast(latency_p50_ms as double precision) as latency_p50_ms,
-    cast(latency_p95_ms as double precision) as latency_p95_ms,
-    cast(latency_p99_ms as double precision) as latency_p99_ms,
+    cast(cast(errors as {{ double_type() }}) / nullif(requests, 0) as {{ double_type() }}) as error_rate,
+    cast(1 - cast(errors as {{ double_type() }}) / nullif(requests, 0) as {{ double_type() }}) as availability,
+    cast(latency_p50_ms as {{ double_type() }}) as latency_p50_ms,
+    cast(latency_p95_ms as {{ double_type() }}) as latency_p95_ms,
+    cast(latency_p99_ms as {{ double_type() }}) as latency_p99_ms,
     cast(loaded_at as timestamp) as loaded_at,
     {{ utc_now() }} as built_at
 from hourly

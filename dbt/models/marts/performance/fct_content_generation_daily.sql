@@ -1,5 +1,6 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert',
-          unique_key='job_date', on_schema_change='fail') }}
+{%- set scope = {'key': ['job_date'], 'partition': ['job_date']} -%}
+{{ config(materialized='incremental', on_schema_change='fail',
+          **incremental_scope_config(scope)) }}
 with
 
 jobs as (
@@ -31,15 +32,15 @@ daily as (
 )
 
 select
-    cast(client_id as varchar) as client_id,
+    cast(client_id as {{ string_type() }}) as client_id,
     cast(job_date as date) as job_date,
     cast(jobs as bigint) as jobs,
     cast(succeeded_jobs as bigint) as succeeded_jobs,
     cast(failed_jobs as bigint) as failed_jobs,
     cast(timeout_jobs as bigint) as timeout_jobs,
-    cast(cast(succeeded_jobs as double precision) / jobs as double precision) as success_rate,
-    cast(avg_quality_score as double precision) as avg_quality_score,
-    cast(avg_duration_seconds as double precision) as avg_duration_seconds,
+    cast(cast(succeeded_jobs as {{ double_type() }}) / jobs as {{ double_type() }}) as success_rate,
+    cast(avg_quality_score as {{ double_type() }}) as avg_quality_score,
+    cast(avg_duration_seconds as {{ double_type() }}) as avg_duration_seconds,
     cast(loaded_at as timestamp) as loaded_at,
     {{ utc_now() }} as built_at
 from daily

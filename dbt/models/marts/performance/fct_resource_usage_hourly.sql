@@ -1,5 +1,6 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert',
-          unique_key='hour_at', on_schema_change='fail') }}
+{%- set scope = {'key': ['hour_at'], 'partition': ['hour_at']} -%}
+{{ config(materialized='incremental', on_schema_change='fail',
+          **incremental_scope_config(scope)) }}
 with
 
 usage as (
@@ -35,15 +36,15 @@ hourly as (
 
 select
     cast(hour_at as timestamp) as hour_at,
-    cast(host as varchar) as host,
+    cast(host as {{ string_type() }}) as host,
     cast(minutes_observed as bigint) as minutes_observed,
-    cast(avg_cpu_pct as double precision) as avg_cpu_pct,
-    cast(max_cpu_pct as double precision) as max_cpu_pct,
-    cast(avg_memory_pct as double precision) as avg_memory_pct,
-    cast(max_memory_pct as double precision) as max_memory_pct,
-    cast(avg_disk_pct as double precision) as avg_disk_pct,
-    cast(max_disk_pct as double precision) as max_disk_pct,
-    cast(avg_queue_depth as double precision) as avg_queue_depth,
+    cast(avg_cpu_pct as {{ double_type() }}) as avg_cpu_pct,
+    cast(max_cpu_pct as {{ double_type() }}) as max_cpu_pct,
+    cast(avg_memory_pct as {{ double_type() }}) as avg_memory_pct,
+    cast(max_memory_pct as {{ double_type() }}) as max_memory_pct,
+    cast(avg_disk_pct as {{ double_type() }}) as avg_disk_pct,
+    cast(max_disk_pct as {{ double_type() }}) as max_disk_pct,
+    cast(avg_queue_depth as {{ double_type() }}) as avg_queue_depth,
     cast(max_queue_depth as bigint) as max_queue_depth,
     cast(loaded_at as timestamp) as loaded_at,
     {{ utc_now() }} as built_at

@@ -32,10 +32,10 @@ weekly as (
 
 select
     cast(week_start as date) as week_start,
-    cast(competitor as varchar) as competitor,
-    cast(plan_name as varchar) as plan_name,
-    cast(comparable_tier as varchar) as comparable_tier,
-    cast(monthly_price as double precision) as monthly_price,
+    cast(competitor as {{ string_type() }}) as competitor,
+    cast(plan_name as {{ string_type() }}) as plan_name,
+    cast(comparable_tier as {{ string_type() }}) as comparable_tier,
+    cast(monthly_price as {{ double_type() }}) as monthly_price,
     cast(observations as bigint) as observations,
     cast(last_observed_at as timestamp) as last_observed_at
 from weekly

@@ -88,7 +88,7 @@ arms as (
     select
         experiment_id,
         {{ json_array_field('variants', i, 'name') }} as variant,
-        cast({{ json_array_field('variants', i, 'weight') }} as double precision) as traffic_share,
+        cast({{ json_array_field('variants', i, 'weight') }} as {{ double_type() }}) as traffic_share,
         cast(start_at as date) as start_date,
         cast(end_at as date) as end_date
     from {{ ref('stg_raw__experiments') }}
@@ -137,9 +137,9 @@ offer_days as (
         tier_days.date_day,
         tier_days.list_price,
         'list' as offer,
-        cast(null as varchar) as price_experiment_id,
-        cast(null as varchar) as variant,
-        cast(1.0 as double precision) as traffic_share
+        cast(null as {{ string_type() }}) as price_experiment_id,
+        cast(null as {{ string_type() }}) as variant,
+        cast(1.0 as {{ double_type() }}) as traffic_share
     from tier_days
     where not exists (
         select 1 from experiment_days
@@ -265,24 +265,24 @@ weekly as (
 
 select
     cast(weekly.week_start as date) as week_start,
-    cast(weekly.tier as varchar) as tier,
-    cast(weekly.offer as varchar) as offer,
-    cast(weekly.price_experiment_id as varchar) as price_experiment_id,
-    cast(weekly.variant as varchar) as variant,
-    cast(weekly.list_price as double precision) as list_price,
+    cast(weekly.tier as {{ string_type() }}) as tier,
+    cast(weekly.offer as {{ string_type() }}) as offer,
+    cast(weekly.price_experiment_id as {{ string_type() }}) as price_experiment_id,
+    cast(weekly.variant as {{ string_type() }}) as variant,
+    cast(weekly.list_price as {{ double_type() }}) as list_price,
     cast(
         case
             when weekly.offer = 'list' then weekly.list_price
             else weekly.list_price * arm_ratios.price_ratio
-        end as double precision
+        end as {{ double_type() }}
     ) as shown_price,
-    cast(weekly.traffic_share as double precision) as traffic_share,
+    cast(weekly.traffic_share as {{ double_type() }}) as traffic_share,
     cast(weekly.exposure_days as bigint) as exposure_days,
-    cast(coalesce(weekly.exposure, 0) as double precision) as exposure,
+    cast(coalesce(weekly.exposure, 0) as {{ double_type() }}) as exposure,
     cast(weekly.signups as bigint) as signups,
-    cast(weekly.avg_discount_pct as double precision) as avg_discount_pct,
-    cast(weekly.avg_shown_price as double precision) as avg_shown_price,
-    cast(weekly.marketing_spend_per_day as double precision) as marketing_spend_per_day
+    cast(weekly.avg_discount_pct as {{ double_type() }}) as avg_discount_pct,
+    cast(weekly.avg_shown_price as {{ double_type() }}) as avg_shown_price,
+    cast(weekly.marketing_spend_per_day as {{ double_type() }}) as marketing_spend_per_day
 from weekly
 left join arm_ratios
     on weekly.offer = arm_ratios.offer and weekly.tier = arm_ratios.tier

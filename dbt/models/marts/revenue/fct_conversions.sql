@@ -1,13 +1,14 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert',
-          unique_key=['client_id', 'customer_id'], on_schema_change='fail') }}
+{%- set scope = {'key': ['client_id', 'customer_id'], 'partition': ['client_id']} -%}
+{{ config(materialized='incremental', on_schema_change='fail',
+          **incremental_scope_config(scope)) }}
 with
 
 conversions as (
 
     select * from {{ ref('stg_raw__conversions') }}
     {%- if is_incremental() %}
-    where (client_id, customer_id) in (
-        {{ loaded_since_last_build(ref('stg_raw__conversions'), 'client_id, customer_id') }}
+    where ({{ incremental_scope(scope) }}) in (
+        {{ loaded_since_last_build(ref('stg_raw__conversions'), incremental_scope(scope)) }}
     )
     {%- endif %}
 
@@ -25,13 +26,13 @@ sequenced as (
 )
 
 select
-    cast(conversion_id as varchar) as conversion_id,
-    cast(client_id as varchar) as client_id,
-    cast(customer_id as varchar) as customer_id,
-    cast(order_type as varchar) as order_type,
+    cast(conversion_id as {{ string_type() }}) as conversion_id,
+    cast(client_id as {{ string_type() }}) as client_id,
+    cast(customer_id as {{ string_type() }}) as customer_id,
+    cast(order_type as {{ string_type() }}) as order_type,
     cast(order_type = 'first' as boolean) as is_first_order,
     cast(customer_order_number as bigint) as customer_order_number,
-    cast(revenue as double precision) as revenue,
+    cast(revenue as {{ double_type() }}) as revenue,
     cast({{ days_between('previous_converted_at', 'converted_at') }} as bigint) as days_since_previous_order,
     cast(converted_at as date) as converted_date,
     cast(converted_at as timestamp) as converted_at,

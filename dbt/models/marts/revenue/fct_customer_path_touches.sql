@@ -9,16 +9,16 @@ path_touches as (
 )
 
 select
-    cast(path_id as varchar) as path_id,
+    cast(path_id as {{ string_type() }}) as path_id,
     cast(touch_position as bigint) as touch_position,
-    cast(touchpoint_id as varchar) as touchpoint_id,
-    cast(client_id as varchar) as client_id,
-    cast(customer_id as varchar) as customer_id,
-    cast(conversion_id as varchar) as conversion_id,
+    cast(touchpoint_id as {{ string_type() }}) as touchpoint_id,
+    cast(client_id as {{ string_type() }}) as client_id,
+    cast(customer_id as {{ string_type() }}) as customer_id,
+    cast(conversion_id as {{ string_type() }}) as conversion_id,
     cast(conversion_id is not null as boolean) as converted,
-    cast(channel as varchar) as channel,
-    cast(campaign_id as varchar) as campaign_id,
-    cast(content_id as varchar) as content_id,
+    cast(channel as {{ string_type() }}) as channel,
+    cast(campaign_id as {{ string_type() }}) as campaign_id,
+    cast(content_id as {{ string_type() }}) as content_id,
     cast(touched_at as timestamp) as touched_at,
     cast(built_at as timestamp) as built_at
 from path_touches

@@ -18,10 +18,10 @@ as_of as (
 )
 
 select
-    cast(paths.path_id as varchar) as path_id,
-    cast(paths.client_id as varchar) as client_id,
-    cast(paths.customer_id as varchar) as customer_id,
-    cast(paths.conversion_id as varchar) as conversion_id,
+    cast(paths.path_id as {{ string_type() }}) as path_id,
+    cast(paths.client_id as {{ string_type() }}) as client_id,
+    cast(paths.customer_id as {{ string_type() }}) as customer_id,
+    cast(paths.conversion_id as {{ string_type() }}) as conversion_id,
     cast(paths.path_number as bigint) as path_number,
     cast(paths.converted as boolean) as converted,
     cast(
@@ -33,9 +33,9 @@ select
         or {{ add_days('paths.last_touch_at', lookback_days) }} < {{ add_days('as_of.as_of_date', 1) }}
         as boolean
     ) as is_settled,
-    cast(paths.revenue as double precision) as revenue,
+    cast(paths.revenue as {{ double_type() }}) as revenue,
     cast(paths.touch_count as bigint) as touch_count,
-    cast(paths.channel_path as varchar) as channel_path,
+    cast(paths.channel_path as {{ string_type() }}) as channel_path,
     cast(paths.lookback_days as bigint) as lookback_days,
     cast(paths.first_touch_at as timestamp) as first_touch_at,
     cast(paths.last_touch_at as timestamp) as last_touch_at,

@@ -1,5 +1,6 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert',
-          unique_key='spend_date', on_schema_change='fail') }}
+{%- set scope = {'key': ['spend_date'], 'partition': ['spend_date']} -%}
+{{ config(materialized='incremental', on_schema_change='fail',
+          **incremental_scope_config(scope)) }}
 with
 
 spend as (
@@ -30,15 +31,15 @@ daily as (
 )
 
 select
-    cast(client_id as varchar) as client_id,
-    cast(channel as varchar) as channel,
+    cast(client_id as {{ string_type() }}) as client_id,
+    cast(channel as {{ string_type() }}) as channel,
     cast(spend_date as date) as spend_date,
     cast(campaigns as bigint) as campaigns,
-    cast(spend as double precision) as spend,
+    cast(spend as {{ double_type() }}) as spend,
     cast(impressions as bigint) as impressions,
     cast(clicks as bigint) as clicks,
-    cast(spend / nullif(clicks, 0) as double precision) as cost_per_click,
-    cast(1000 * spend / nullif(impressions, 0) as double precision) as cost_per_mille,
+    cast(spend / nullif(clicks, 0) as {{ double_type() }}) as cost_per_click,
+    cast(1000 * spend / nullif(impressions, 0) as {{ double_type() }}) as cost_per_mille,
     cast(loaded_at as timestamp) as loaded_at,
     {{ utc_now() }} as built_at
 from daily

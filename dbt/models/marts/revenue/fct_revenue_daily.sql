@@ -1,5 +1,6 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert',
-          unique_key='revenue_date', on_schema_change='fail') }}
+{%- set scope = {'key': ['revenue_date'], 'partition': ['revenue_date']} -%}
+{{ config(materialized='incremental', on_schema_change='fail',
+          **incremental_scope_config(scope)) }}
 with
 
 conversions as (
@@ -32,16 +33,16 @@ daily as (
 )
 
 select
-    cast(client_id as varchar) as client_id,
+    cast(client_id as {{ string_type() }}) as client_id,
     cast(revenue_date as date) as revenue_date,
     cast(orders as bigint) as orders,
     cast(first_orders as bigint) as first_orders,
     cast(repeat_orders as bigint) as repeat_orders,
     cast(customers as bigint) as customers,
-    cast(revenue as double precision) as revenue,
-    cast(first_order_revenue as double precision) as first_order_revenue,
-    cast(repeat_order_revenue as double precision) as repeat_order_revenue,
-    cast(revenue / orders as double precision) as avg_order_value,
+    cast(revenue as {{ double_type() }}) as revenue,
+    cast(first_order_revenue as {{ double_type() }}) as first_order_revenue,
+    cast(repeat_order_revenue as {{ double_type() }}) as repeat_order_revenue,
+    cast(revenue / orders as {{ double_type() }}) as avg_order_value,
     cast(loaded_at as timestamp) as loaded_at,
     {{ utc_now() }} as built_at
 from daily

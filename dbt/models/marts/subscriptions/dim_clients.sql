@@ -69,15 +69,15 @@ joined as (
 )
 
 select
-    cast(client_id as varchar) as client_id,
-    cast(business_name as varchar) as business_name,
-    cast(business_niche as varchar) as business_niche,
-    cast(country as varchar) as country,
-    cast(acquisition_channel as varchar) as acquisition_channel,
-    cast(current_status as varchar) as current_status,
-    cast(current_tier as varchar) as current_tier,
-    cast(current_billing_period as varchar) as current_billing_period,
-    cast(current_mrr as double precision) as current_mrr,
+    cast(client_id as {{ string_type() }}) as client_id,
+    cast(business_name as {{ string_type() }}) as business_name,
+    cast(business_niche as {{ string_type() }}) as business_niche,
+    cast(country as {{ string_type() }}) as country,
+    cast(acquisition_channel as {{ string_type() }}) as acquisition_channel,
+    cast(current_status as {{ string_type() }}) as current_status,
+    cast(current_tier as {{ string_type() }}) as current_tier,
+    cast(current_billing_period as {{ string_type() }}) as current_billing_period,
+    cast(current_mrr as {{ double_type() }}) as current_mrr,
     cast(is_churned as boolean) as is_churned,
     cast(
         case

@@ -108,14 +108,14 @@ final as (
 
 select
     cast(date_day as date) as date_day,
-    cast(tier as varchar) as tier,
-    cast(mrr as double precision) as mrr,
+    cast(tier as {{ string_type() }}) as tier,
+    cast(mrr as {{ double_type() }}) as mrr,
     cast(active_clients as bigint) as active_clients,
-    cast(new_mrr as double precision) as new_mrr,
-    cast(expansion_mrr as double precision) as expansion_mrr,
-    cast(reactivation_mrr as double precision) as reactivation_mrr,
-    cast(contraction_mrr as double precision) as contraction_mrr,
-    cast(churned_mrr as double precision) as churned_mrr,
-    cast(new_mrr + expansion_mrr + reactivation_mrr - contraction_mrr - churned_mrr as double precision)
+    cast(new_mrr as {{ double_type() }}) as new_mrr,
+    cast(expansion_mrr as {{ double_type() }}) as expansion_mrr,
+    cast(reactivation_mrr as {{ double_type() }}) as reactivation_mrr,
+    cast(contraction_mrr as {{ double_type() }}) as contraction_mrr,
+    cast(churned_mrr as {{ double_type() }}) as churned_mrr,
+    cast(new_mrr + expansion_mrr + reactivation_mrr - contraction_mrr - churned_mrr as {{ double_type() }})
         as net_mrr_change
 from final

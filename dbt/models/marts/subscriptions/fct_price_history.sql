@@ -22,9 +22,9 @@ intervals as (
 )
 
 select
-    cast(tier as varchar) as tier,
-    cast(source as varchar) as source,
-    cast(monthly_price as double precision) as monthly_price,
+    cast(tier as {{ string_type() }}) as tier,
+    cast(source as {{ string_type() }}) as source,
+    cast(monthly_price as {{ double_type() }}) as monthly_price,
     cast(valid_to is null as boolean) as is_current,
     cast(valid_from as timestamp) as valid_from,
     cast(valid_to as timestamp) as valid_to

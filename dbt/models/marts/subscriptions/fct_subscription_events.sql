@@ -18,19 +18,19 @@ with_previous as (
 )
 
 select
-    cast(event_id as varchar) as event_id,
-    cast(client_id as varchar) as client_id,
-    cast(event_type as varchar) as event_type,
-    cast(tier as varchar) as tier,
-    cast(previous_tier as varchar) as previous_tier,
-    cast(billing_period as varchar) as billing_period,
-    cast(status as varchar) as status,
-    cast(price_experiment_id as varchar) as price_experiment_id,
+    cast(event_id as {{ string_type() }}) as event_id,
+    cast(client_id as {{ string_type() }}) as client_id,
+    cast(event_type as {{ string_type() }}) as event_type,
+    cast(tier as {{ string_type() }}) as tier,
+    cast(previous_tier as {{ string_type() }}) as previous_tier,
+    cast(billing_period as {{ string_type() }}) as billing_period,
+    cast(status as {{ string_type() }}) as status,
+    cast(price_experiment_id as {{ string_type() }}) as price_experiment_id,
     cast(event_seq as bigint) as event_seq,
-    cast(monthly_price as double precision) as monthly_price,
-    cast(discount_pct as double precision) as discount_pct,
-    cast(mrr as double precision) as mrr,
-    cast(previous_mrr as double precision) as previous_mrr,
-    cast(mrr - previous_mrr as double precision) as mrr_change,
+    cast(monthly_price as {{ double_type() }}) as monthly_price,
+    cast(discount_pct as {{ double_type() }}) as discount_pct,
+    cast(mrr as {{ double_type() }}) as mrr,
+    cast(previous_mrr as {{ double_type() }}) as previous_mrr,
+    cast(mrr - previous_mrr as {{ double_type() }}) as mrr_change,
     cast(event_at as timestamp) as event_at
 from with_previous

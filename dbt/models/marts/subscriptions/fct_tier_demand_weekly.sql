@@ -97,14 +97,14 @@ final as (
 
 select
     cast(week_start as date) as week_start,
-    cast(tier as varchar) as tier,
-    cast(list_price as double precision) as list_price,
+    cast(tier as {{ string_type() }}) as tier,
+    cast(list_price as {{ double_type() }}) as list_price,
     cast(new_subscriptions as bigint) as new_subscriptions,
     cast(reactivations as bigint) as reactivations,
     cast(cancellations as bigint) as cancellations,
     cast(active_clients_end as bigint) as active_clients_end,
-    cast(mrr_end as double precision) as mrr_end,
-    cast(avg_new_shown_price as double precision) as avg_new_shown_price,
-    cast(avg_new_mrr as double precision) as avg_new_mrr,
+    cast(mrr_end as {{ double_type() }}) as mrr_end,
+    cast(avg_new_shown_price as {{ double_type() }}) as avg_new_shown_price,
+    cast(avg_new_mrr as {{ double_type() }}) as avg_new_mrr,
     cast(week_end_date as date) as week_end_date
 from final

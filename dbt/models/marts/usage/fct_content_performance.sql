@@ -1,10 +1,11 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert',
-          unique_key='content_id', on_schema_change='fail') }}
+{%- set scope = {'key': ['content_id'], 'partition': ['client_id']} -%}
+{{ config(materialized='incremental', on_schema_change='fail',
+          **incremental_scope_config(scope)) }}
 {#- the posts with a content or engagement row loaded since the last build -#}
 {%- set changed_posts -%}
-    {{ loaded_since_last_build(ref('stg_raw__content'), 'content_id', 'content_loaded_at') }}
+    {{ loaded_since_last_build(ref('stg_raw__content'), incremental_scope(scope), 'content_loaded_at') }}
     union
-    {{ loaded_since_last_build(ref('stg_raw__content_engagement'), 'content_id', 'engagement_loaded_at') }}
+    {{ loaded_since_last_build(ref('stg_raw__content_engagement'), incremental_scope(scope), 'engagement_loaded_at') }}
 {%- endset %}
 with
 
@@ -12,7 +13,7 @@ content as (
 
     select * from {{ ref('stg_raw__content') }}
     {%- if is_incremental() %}
-    where content_id in ({{ changed_posts }})
+    where {{ incremental_scope(scope) }} in ({{ changed_posts }})
     {%- endif %}
 
 ),
@@ -21,7 +22,7 @@ engagement as (
 
     select * from {{ ref('stg_raw__content_engagement') }}
     {%- if is_incremental() %}
-    where content_id in ({{ changed_posts }})
+    where {{ incremental_scope(scope) }} in ({{ changed_posts }})
     {%- endif %}
 
 ),
@@ -81,11 +82,11 @@ joined as (
 )
 
 select
-    cast(content_id as varchar) as content_id,
-    cast(client_id as varchar) as client_id,
-    cast(platform as varchar) as platform,
-    cast(content_type as varchar) as content_type,
-    cast(campaign_id as varchar) as campaign_id,
+    cast(content_id as {{ string_type() }}) as content_id,
+    cast(client_id as {{ string_type() }}) as client_id,
+    cast(platform as {{ string_type() }}) as platform,
+    cast(content_type as {{ string_type() }}) as content_type,
+    cast(campaign_id as {{ string_type() }}) as campaign_id,
     cast(automated as boolean) as automated,
     cast(viral_optimized as boolean) as viral_optimized,
     cast(is_published as boolean) as is_published,
@@ -98,7 +99,7 @@ select
     cast(shares as bigint) as shares,
     cast(saves as bigint) as saves,
     cast({{ engagements() }} as bigint) as engagements,
-    cast({{ engagement_rate() }} as double precision) as engagement_rate,
+    cast({{ engagement_rate() }} as {{ double_type() }}) as engagement_rate,
     cast(clicks as bigint) as clicks,
     cast(followers_gained as bigint) as followers_gained,
     cast(first_observed_date as date) as first_observed_date,

@@ -23,12 +23,12 @@ adoption as (
 )
 
 select
-    cast(client_id as varchar) as client_id,
-    cast(feature_name as varchar) as feature_name,
+    cast(client_id as {{ string_type() }}) as client_id,
+    cast(feature_name as {{ string_type() }}) as feature_name,
     cast(uses as bigint) as uses,
     cast(users as bigint) as users,
     cast(active_days as bigint) as active_days,
-    cast(time_saved_minutes as double precision) as time_saved_minutes,
+    cast(time_saved_minutes as {{ double_type() }}) as time_saved_minutes,
     cast(first_used_at as timestamp) as first_used_at,
     cast(last_used_at as timestamp) as last_used_at
 from adoption

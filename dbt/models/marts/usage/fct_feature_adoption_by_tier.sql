@@ -52,9 +52,9 @@ final as (
 )
 
 select
-    cast(tier as varchar) as tier,
-    cast(feature_name as varchar) as feature_name,
+    cast(tier as {{ string_type() }}) as tier,
+    cast(feature_name as {{ string_type() }}) as feature_name,
     cast(active_clients as bigint) as active_clients,
     cast(adopting_clients as bigint) as adopting_clients,
-    cast(cast(adopting_clients as double precision) / active_clients as double precision) as adoption_share
+    cast(cast(adopting_clients as {{ double_type() }}) / active_clients as {{ double_type() }}) as adoption_share
 from final

@@ -1,5 +1,6 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert',
-          unique_key='usage_date', on_schema_change='fail') }}
+{%- set scope = {'key': ['usage_date'], 'partition': ['usage_date']} -%}
+{{ config(materialized='incremental', on_schema_change='fail',
+          **incremental_scope_config(scope)) }}
 with
 
 usage as (
@@ -30,13 +31,13 @@ daily as (
 )
 
 select
-    cast(client_id as varchar) as client_id,
-    cast(feature_name as varchar) as feature_name,
+    cast(client_id as {{ string_type() }}) as client_id,
+    cast(feature_name as {{ string_type() }}) as feature_name,
     cast(usage_date as date) as usage_date,
     cast(uses as bigint) as uses,
     cast(users as bigint) as users,
-    cast(duration_seconds as double precision) as duration_seconds,
-    cast(time_saved_minutes as double precision) as time_saved_minutes,
+    cast(duration_seconds as {{ double_type() }}) as duration_seconds,
+    cast(time_saved_minutes as {{ double_type() }}) as time_saved_minutes,
     cast(loaded_at as timestamp) as loaded_at,
     {{ utc_now() }} as built_at
 from daily

@@ -1,5 +1,6 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert',
-          unique_key='activity_date', on_schema_change='fail') }}
+{%- set scope = {'key': ['activity_date'], 'partition': ['activity_date']} -%}
+{{ config(materialized='incremental', on_schema_change='fail',
+          **incremental_scope_config(scope)) }}
 {#- the days with a post published or engagement observed in rows loaded since the last build -#}
 {%- set changed_days -%}
     {{ loaded_since_last_build(ref('stg_raw__content'), 'cast(published_at as date)', 'content_loaded_at') }}
@@ -88,8 +89,8 @@ joined as (
 )
 
 select
-    cast(client_id as varchar) as client_id,
-    cast(platform as varchar) as platform,
+    cast(client_id as {{ string_type() }}) as client_id,
+    cast(platform as {{ string_type() }}) as platform,
     cast(activity_date as date) as activity_date,
     cast(posts_published as bigint) as posts_published,
     cast(posts_observed as bigint) as posts_observed,
@@ -100,7 +101,7 @@ select
     cast(shares as bigint) as shares,
     cast(saves as bigint) as saves,
     cast({{ engagements() }} as bigint) as engagements,
-    cast({{ engagement_rate() }} as double precision) as engagement_rate,
+    cast({{ engagement_rate() }} as {{ double_type() }}) as engagement_rate,
     cast(clicks as bigint) as clicks,
     cast(followers_gained as bigint) as followers_gained,
     cast(content_loaded_at as timestamp) as content_loaded_at,

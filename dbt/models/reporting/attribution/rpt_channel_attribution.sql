@@ -54,27 +54,27 @@ combined as (
 )
 
 select
-    cast(combined.client_id as varchar) as client_id,
-    cast(combined.channel as varchar) as channel,
-    cast(combined.attribution_model as varchar) as attribution_model,
-    cast(combined.model_family as varchar) as model_family,
-    cast(combined.attributed_conversions as double precision) as attributed_conversions,
+    cast(combined.client_id as {{ string_type() }}) as client_id,
+    cast(combined.channel as {{ string_type() }}) as channel,
+    cast(combined.attribution_model as {{ string_type() }}) as attribution_model,
+    cast(combined.model_family as {{ string_type() }}) as model_family,
+    cast(combined.attributed_conversions as {{ double_type() }}) as attributed_conversions,
     analytics.conversions_lower,
     analytics.conversions_upper,
-    cast(combined.attributed_revenue as double precision) as attributed_revenue,
+    cast(combined.attributed_revenue as {{ double_type() }}) as attributed_revenue,
     analytics.revenue_lower,
     analytics.revenue_upper,
     cast(
         combined.attributed_conversions
         / nullif(sum(combined.attributed_conversions) over (
             partition by combined.client_id, combined.attribution_model
-        ), 0) as double precision
+        ), 0) as {{ double_type() }}
     ) as conversion_share,
-    cast(coalesce(analytics.status, 'no_intervals') as varchar) as status,
+    cast(coalesce(analytics.status, 'no_intervals') as {{ string_type() }}) as status,
     cast(coalesce(
         analytics.status_message,
         'analytics.channel_attribution has not been built yet: no bootstrap intervals'
-    ) as varchar) as status_message
+    ) as {{ string_type() }}) as status_message
 from combined
 left join analytics
     on combined.client_id = analytics.client_id

@@ -55,8 +55,8 @@ clv as (
 )
 
 select
-    cast(customers.client_id as varchar) as client_id,
-    cast(customers.customer_id as varchar) as customer_id,
+    cast(customers.client_id as {{ string_type() }}) as client_id,
+    cast(customers.customer_id as {{ string_type() }}) as customer_id,
     rfm.segment as rfm_segment,
     rfm.r_score,
     rfm.f_score,
@@ -64,8 +64,8 @@ select
     clusters.cluster,
     clusters.cluster_segment,
     cast(customers.valid_orders as bigint) as orders,
-    cast(customers.total_revenue as double precision) as total_revenue,
-    cast(customers.avg_order_value as double precision) as avg_order_value,
+    cast(customers.total_revenue as {{ double_type() }}) as total_revenue,
+    cast(customers.avg_order_value as {{ double_type() }}) as avg_order_value,
     cast(customers.days_since_last_order as bigint) as days_since_last_order,
     clv.p_alive,
     clv.expected_purchases as expected_purchases_90d,

@@ -2,7 +2,7 @@
 -- rpt_experiment_results whose owner is a client. A table keyed by client_id, so that
 -- PostgreSQL row-level security scopes it to one client; platform-wide experiments are not here.
 select
-    cast(experiment_client_id as varchar) as client_id,
+    cast(experiment_client_id as {{ string_type() }}) as client_id,
     experiment_id,
     metric,
     variant,

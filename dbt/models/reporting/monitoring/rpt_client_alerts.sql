@@ -3,7 +3,7 @@
 -- have the client id as their entity). A table keyed by client_id, so that PostgreSQL
 -- row-level security scopes it to one client.
 select
-    cast(clients.client_id as varchar) as client_id,
+    cast(clients.client_id as {{ string_type() }}) as client_id,
     alerts.alert_key,
     alerts.rule,
     alerts.source,

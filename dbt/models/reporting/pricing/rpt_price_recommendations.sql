@@ -52,13 +52,13 @@ positions as (
 )
 
 select
-    cast(prices.tier as varchar) as tier,
+    cast(prices.tier as {{ string_type() }}) as tier,
     recommendations.action,
     recommendations.risk_level,
     positions.current_position,
     positions.recommended_position,
     recommendations.classification as elasticity_class,
-    cast(prices.list_price as double precision) as list_price,
+    cast(prices.list_price as {{ double_type() }}) as list_price,
     recommendations.suggested_price,
     recommendations.price_change_pct,
     positions.competitor_median_price,

@@ -10,13 +10,13 @@ renamed as (
 
     select
         cast(ts as timestamp) as minute_at,
-        cast(service as varchar) as service,
-        cast(endpoint as varchar) as endpoint,
+        cast(service as {{ string_type() }}) as service,
+        cast(endpoint as {{ string_type() }}) as endpoint,
         cast(requests as bigint) as requests,
         cast(errors as bigint) as errors,
-        cast(latency_p50_ms as double precision) as latency_p50_ms,
-        cast(latency_p95_ms as double precision) as latency_p95_ms,
-        cast(latency_p99_ms as double precision) as latency_p99_ms,
+        cast(latency_p50_ms as {{ double_type() }}) as latency_p50_ms,
+        cast(latency_p95_ms as {{ double_type() }}) as latency_p95_ms,
+        cast(latency_p99_ms as {{ double_type() }}) as latency_p99_ms,
         cast(_loaded_at as timestamp) as _loaded_at
     from source
 

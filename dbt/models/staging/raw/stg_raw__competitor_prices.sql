@@ -9,10 +9,10 @@ source as (
 renamed as (
 
     select
-        cast(competitor as varchar) as competitor,
-        cast(plan_name as varchar) as plan_name,
-        cast(comparable_tier as varchar) as comparable_tier,
-        cast(monthly_price as double precision) as monthly_price,
+        cast(competitor as {{ string_type() }}) as competitor,
+        cast(plan_name as {{ string_type() }}) as plan_name,
+        cast(comparable_tier as {{ string_type() }}) as comparable_tier,
+        cast(monthly_price as {{ double_type() }}) as monthly_price,
         cast(observed_at as timestamp) as observed_at
     from source
 

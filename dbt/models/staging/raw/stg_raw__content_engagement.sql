@@ -9,9 +9,9 @@ source as (
 renamed as (
 
     select
-        cast(content_id as varchar) as content_id,
-        cast(client_id as varchar) as client_id,
-        cast(platform as varchar) as platform,
+        cast(content_id as {{ string_type() }}) as content_id,
+        cast(client_id as {{ string_type() }}) as client_id,
+        cast(platform as {{ string_type() }}) as platform,
         cast(observed_date as date) as observed_date,
         cast(impressions as bigint) as impressions,
         cast(reach as bigint) as reach,

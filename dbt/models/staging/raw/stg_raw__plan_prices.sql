@@ -9,11 +9,11 @@ source as (
 renamed as (
 
     select
-        cast(tier as varchar) as tier,
-        cast(monthly_price as double precision) as monthly_price,
+        cast(tier as {{ string_type() }}) as tier,
+        cast(monthly_price as {{ double_type() }}) as monthly_price,
         cast(effective_from as timestamp) as effective_from,
         cast(effective_to as timestamp) as effective_to,
-        cast(source as varchar) as source
+        cast(source as {{ string_type() }}) as source
     from source
 
 )
