@@ -245,8 +245,9 @@ joined as (
         coalesce(engagement.impressions_30d, 0) as impressions_30d,
         coalesce(engagement.engagements_30d, 0) as engagements_30d,
         case when engagement.window_posts >= 3 and engagement.window_days >= 14
-            then 30 * 12 * (engagement.posts_time_sum / engagement.window_posts
-                - engagement.window_days / 2.0) / (engagement.window_days * engagement.window_days)
+            -- in double: Spark reads 2.0 as a decimal and rounds decimal quotients to 6 places
+            then 30 * 12 * (cast(engagement.posts_time_sum as {{ double_type() }}) / engagement.window_posts
+                - cast(engagement.window_days as {{ double_type() }}) / 2) / (engagement.window_days * engagement.window_days)
         end as posting_trend,
         case
             when {{ add_days('in_force.snapshot_date', 30) }} > {{ add_days('in_force.as_of_date', 0) }}

@@ -191,10 +191,11 @@ weekday_weights as (
     select
         weekday,
         coalesce(
-            (1.0 * weekday_signups / days_in_history)
-            / nullif(1.0 * (select sum(weekday_signups) from weekday_rates)
+            -- in double: Spark reads 1.0 as a decimal and rounds decimal quotients to 6 places
+            (cast(weekday_signups as {{ double_type() }}) / days_in_history)
+            / nullif(cast((select sum(weekday_signups) from weekday_rates) as {{ double_type() }})
                 / (select sum(days_in_history) from weekday_rates), 0),
-            1.0
+            1
         ) as weekday_weight
     from weekday_rates
 
