@@ -245,6 +245,16 @@ def spark_server(tmp_path_factory):
         sparkserver.stop(folder)
 
 
+@pytest.fixture(scope="session")
+def spark_session(spark_server):
+    """A Spark Connect session to the session's throwaway Spark server."""
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.builder.remote(spark_server.connect_url).getOrCreate()
+    yield session
+    session.stop()
+
+
 @pytest.fixture
 def pg_dsn(pg_server) -> Iterator[str]:
     """A fresh, empty database on the session's server for one test (dropped afterwards)."""

@@ -1,7 +1,7 @@
 """A throwaway local Apache Spark server (``local[N]``) in a folder of its own, on 127.0.0.1.
 
     python -m dagster_project.devtools.sparkserver up [--dir .spark] [--thrift-port 10000]
-        [--connect-port 15002] [--cores 2]
+        [--connect-port 15002] [--cores 2] [--memory 4g]
     python -m dagster_project.devtools.sparkserver down [--dir .spark]
 
 One JVM serves both protocols the project speaks: the Thrift JDBC/ODBC server (HiveServer2) that
@@ -103,7 +103,8 @@ def is_running(folder: Path) -> bool:
     return _pid(folder.resolve()) is not None
 
 
-def _command(folder: Path, thrift_port: int, connect_port: int, cores: int) -> list[str]:
+def _command(folder: Path, thrift_port: int, connect_port: int, cores: int,
+             memory: str) -> list[str]:
     home = spark_home()
     metastore = folder / "metastore"
     conf = {
@@ -124,15 +125,16 @@ def _command(folder: Path, thrift_port: int, connect_port: int, cores: int) -> l
         "spark.pyspark.python": sys.executable,
     }
     args = [str(home / "bin" / "spark-submit"), "--master", f"local[{cores}]",
-            "--class", THRIFT_SERVER_CLASS, "--name", "bi-local-spark"]
+            "--driver-memory", memory, "--class", THRIFT_SERVER_CLASS, "--name", "bi-local-spark"]
     for key, value in conf.items():
         args += ["--conf", f"{key}={value}"]
     return args + ["spark-internal"]
 
 
 def start(folder: Path, thrift_port: int | None = None, connect_port: int | None = None,
-          cores: int = 2) -> SparkServer:
-    """Start a server with its data in ``folder`` (kept between starts); wait for both ports."""
+          cores: int = 2, memory: str = "4g") -> SparkServer:
+    """Start a server with its data in ``folder`` (kept between starts); wait for both ports.
+    ``memory``: the JVM's heap (in local mode the driver and the executors share it)."""
     folder = folder.resolve()
     folder.mkdir(parents=True, exist_ok=True)
     if is_running(folder):  # `up` twice is fine
@@ -144,7 +146,8 @@ def start(folder: Path, thrift_port: int | None = None, connect_port: int | None
     env = {**os.environ, "SPARK_HOME": str(spark_home()), "PYSPARK_PYTHON": sys.executable,
            "SPARK_LOCAL_IP": "127.0.0.1"}
     log = (folder / "server.log").open("ab")
-    proc = subprocess.Popen(_command(folder, server.thrift_port, server.connect_port, cores),
+    proc = subprocess.Popen(_command(folder, server.thrift_port, server.connect_port, cores,
+                                     memory),
                             cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, start_new_session=True)
     (folder / "server.pid").write_text(str(proc.pid))
@@ -181,9 +184,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--thrift-port", type=int, default=10000)
     parser.add_argument("--connect-port", type=int, default=15002)
     parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--memory", default="4g",
+                        help="the JVM's heap (local mode: driver and executors in one JVM)")
     args = parser.parse_args(argv)
     if args.action == "up":
-        server = start(args.dir, args.thrift_port, args.connect_port, args.cores)
+        server = start(args.dir, args.thrift_port, args.connect_port, args.cores, args.memory)
         print(f"Spark local[{args.cores}] in {server.folder}: Thrift on 127.0.0.1:{server.thrift_port}, "
               f"Connect at {server.connect_url}; tables in {server.warehouse_dir}")
     else:

@@ -156,3 +156,15 @@ def test_no_journeys_is_an_error_not_an_empty_attribution():
     df, credits = journeys_and_credits()
     with pytest.raises(ValueError, match="no journeys to attribute"):
         attribute(df.clear(), credits.clear())
+
+
+def test_both_tables_have_their_declared_schemas():
+    """What the Spark fan-out declares to Spark for them (``warehouse.spark_fanout``)."""
+    from dagster_project.analytics.attribution.comparison import COMPARISON_SCHEMA
+    from dagster_project.analytics.attribution.credits import ATTRIBUTION_SCHEMA
+
+    df, credits = journeys_and_credits()
+    for resamples in (0, 5):
+        got = attribute(df, credits, AttributionSettings(bootstrap_resamples=resamples))
+        assert dict(got.channel_attribution.schema) == ATTRIBUTION_SCHEMA
+        assert dict(got.model_comparison.schema) == COMPARISON_SCHEMA

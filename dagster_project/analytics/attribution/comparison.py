@@ -12,6 +12,13 @@ from .shapley import shapley_set_probability
 from .shapley_prior import ShapleyPrior
 from .streams import HOLDOUT, client_generator
 
+# analytics.attribution_model_comparison: a row per client x channel
+COMPARISON_SCHEMA = {
+    "client_id": pl.String, "channel": pl.String,
+    **dict.fromkeys([f"share_{m}" for m in MODELS], pl.Float64),
+    **dict.fromkeys(["share_min", "share_max", "disagreement", "journeys", "conversions",
+                     "heldout_journeys", "logloss_markov", "logloss_shapley"], pl.Float64),
+    "recommended_model": pl.String, "recommendation_reason": pl.String}
 
 def holdout_split(j: Journeys, settings: AttributionSettings) -> tuple[np.ndarray, np.ndarray]:
     """The held-out (converting, non-converting) settled journeys of each group: binomial

@@ -64,10 +64,13 @@ from .status import with_status
 
 INTERVALS = ["conversions_lower", "conversions_upper", "revenue_lower", "revenue_upper"]
 NUMBERS = ["attributed_conversions", "attributed_revenue", "conversion_share", *INTERVALS]
-_COLUMNS = (
-    "client_id", "channel", "attribution_model", "model_family", "attributed_conversions",
-    "conversions_lower", "conversions_upper", "attributed_revenue", "revenue_lower",
-    "revenue_upper", "conversion_share", "status", "status_message")
+# analytics.channel_attribution: a row per client x channel x model
+ATTRIBUTION_SCHEMA = {
+    "client_id": pl.String, "channel": pl.String, "attribution_model": pl.String,
+    "model_family": pl.String, **dict.fromkeys(
+        ["attributed_conversions", "conversions_lower", "conversions_upper", "attributed_revenue",
+         "revenue_lower", "revenue_upper", "conversion_share"], pl.Float64),
+    "status": pl.String, "status_message": pl.String}
 
 
 @dataclass(frozen=True)
@@ -157,12 +160,20 @@ def batch_result(fit: BatchFit, pooled: PooledFit, settings: AttributionSettings
     rules = [("no_conversions", pl.col("attributed_conversions").sum()
               .over("client_id", "attribution_model") == 0, ["conversion_share"]),
              ("no_intervals", pl.lit(not draws), INTERVALS)]
-    attribution = with_status(pl.concat(frames), rules, NUMBERS).select(_COLUMNS).sort(
+    attribution = with_status(pl.concat(frames), rules, NUMBERS).select(list(ATTRIBUTION_SCHEMA)).sort(
         "client_id", "attribution_model", "channel")
     comparison = compare_models(j, attribution, settings, pooled.train_prior, fit.structure)
     return AttributionResult(attribution, comparison, pooled.prior, pooled.channels,
                              int(j.journeys.sum()))
 
+
+def attribute_batch(paths: pl.DataFrame, rule_credits: pl.DataFrame, batch: ClientBatch,
+                    pooled: PooledFit, settings: AttributionSettings) -> AttributionResult:
+    """One batch's attribution and model comparison rows from that batch's journeys and rule
+    credits alone (``FrameJourneys`` of the frames) and the pooled fit: what a worker that
+    holds only the batch runs (a Spark executor: ``defs.attribution.spark``)."""
+    fit = fit_batch(FrameJourneys(paths, rule_credits), batch, pooled, settings)
+    return batch_result(fit, pooled, settings)
 
 @dataclass(frozen=True)
 class BatchedAttribution:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .baselines import ChunkMap
 from .conformal import cross_fitted_quantiles, interval
 from .ensemble import BASELINE, combine, eligible, l1_weights
 from .members import member_forecasts
@@ -85,8 +86,10 @@ def _weights(forecasts, actual, scale, evaluated, folds, settings) -> dict[str, 
 
 
 def run_backtest(panel: Panel, settings: ForecastSettings,
-                 timings: dict[str, float] | None = None) -> Backtest | None:
-    """The backtest of ``panel``; None when the history is too short for one."""
+                 timings: dict[str, float] | None = None,
+                 map_chunks: ChunkMap | None = None) -> Backtest | None:
+    """The backtest of ``panel``; None when the history is too short for one (``map_chunks``:
+    see ``members.member_forecasts``)."""
     s = settings
     horizon = s.backtest_horizon(panel.days)
     if horizon < 1:
@@ -97,7 +100,8 @@ def run_backtest(panel: Panel, settings: ForecastSettings,
         history = panel.values[:, :o]
         status, method = series_status(history, panel.imputed[:, :o], s.season,
                                        s.models.window, s.max_gap_share)
-        per_fold.append(member_forecasts(history, horizon, panel.start.weekday(), s, timings))
+        per_fold.append(member_forecasts(history, horizon, panel.start.weekday(), s, timings,
+                                         map_chunks))
         actual.append(panel.values[:, o:o + horizon])
         scale.append(seasonal_scale(history, s.season))
         evaluated.append((status == OK) & (method == ENSEMBLE))

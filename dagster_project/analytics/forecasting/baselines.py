@@ -6,7 +6,8 @@
 - Exponential smoothing: statsmodels' ``ExponentialSmoothing`` (Holt-Winters, additive
   seasonality of period m, optionally an additive damped trend; smoothing parameters by
   maximum likelihood with heuristic initial states), fitted on the last ``window`` days of each
-  series, which must hold at least ``min_days``. Series are fitted in parallel with joblib.
+  series, which must hold at least ``min_days``. Series are fitted in chunks, in parallel with
+  joblib, or by a ``ChunkMap`` given (Spark's executors: ``warehouse.spark_fanout``).
   Series it cannot fit (too short, or the optimiser fails) get NaN forecasts: the ensemble
   then falls back to the other members (see ``ensemble.combine``).
 """
@@ -14,9 +15,13 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 from joblib import Parallel, delayed
+
+# map(fn, items) -> [fn(item) for item in items], in order, wherever it runs them
+ChunkMap = Callable[[Callable, list], list]
 
 
 def seasonal_naive(history: np.ndarray, horizon: int, season: int) -> np.ndarray:
@@ -44,13 +49,16 @@ def _ets_one(y: np.ndarray, horizon: int, season: int, damped: bool) -> np.ndarr
     return out if np.all(np.isfinite(out)) else np.full(horizon, np.nan)
 
 
-def _ets_chunk(rows: list[np.ndarray], horizon: int, season: int, damped: bool) -> np.ndarray:
+def _ets_chunk(work: tuple[list[np.ndarray], int, int, bool]) -> np.ndarray:
+    rows, horizon, season, damped = work
     return np.array([_ets_one(y, horizon, season, damped) for y in rows]).reshape(-1, horizon)
 
 
 def exponential_smoothing(history: np.ndarray, horizon: int, season: int, window: int,
-                          min_days: int, damped: bool = False, n_jobs: int = 1) -> np.ndarray:
-    """``(series, horizon)`` Holt-Winters forecasts; NaN rows for series it does not fit."""
+                          min_days: int, damped: bool = False, n_jobs: int = 1,
+                          map_chunks: ChunkMap | None = None) -> np.ndarray:
+    """``(series, horizon)`` Holt-Winters forecasts; NaN rows for series it does not fit. The
+    series go in ``4 x n_jobs`` chunks to ``map_chunks`` if given, else to joblib's processes."""
     if min_days < 2 * season + 1:
         raise ValueError(f"min_days must be >= 2 x season + 1 = {2 * season + 1}, got {min_days}")
     recent = history[:, -window:]
@@ -61,10 +69,12 @@ def exponential_smoothing(history: np.ndarray, horizon: int, season: int, window
         return out
     series = [recent[i, recent.shape[1] - lengths[i]:] for i in fit]
     chunks = np.array_split(np.arange(fit.size), max(1, min(n_jobs * 4, fit.size)))
-    if n_jobs > 1 and fit.size >= 50:
-        parts = Parallel(n_jobs=n_jobs)(delayed(_ets_chunk)([series[j] for j in c], horizon,
-                                                             season, damped) for c in chunks)
+    work = [([series[j] for j in c], horizon, season, damped) for c in chunks]
+    if map_chunks is not None:
+        parts = map_chunks(_ets_chunk, work)
+    elif n_jobs > 1 and fit.size >= 50:
+        parts = Parallel(n_jobs=n_jobs)(delayed(_ets_chunk)(w) for w in work)
     else:
-        parts = [_ets_chunk([series[j] for j in c], horizon, season, damped) for c in chunks]
+        parts = [_ets_chunk(w) for w in work]
     out[fit] = np.concatenate(parts)
     return out

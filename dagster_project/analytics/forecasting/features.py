@@ -106,19 +106,28 @@ class OriginStats:
 def training_rows(stats: OriginStats, horizon: int, stride: int, max_rows: int,
                   rng: np.random.Generator) -> Rows:
     """Rows whose target day is inside the history: origins every ``stride`` days back from
-    the day before the last, horizons 1..``horizon``; a seeded sample of ``max_rows``."""
-    n, days = stats.level.shape
+    the day before the last, horizons 1..``horizon``; a seeded sample of ``max_rows``.
+
+    The candidates, in order, are every (series, origin, horizon) with a usable origin and
+    the target day in the history (series first, then origin, then horizon). They are never
+    listed: each (series, origin) cell holds the horizons 1..k, so the sample is drawn as
+    positions in that order and each position is mapped back to its cell through the cells'
+    running counts. Memory follows the cells and the sample, not series x origins x horizons
+    (3.9 GB at the large panel)."""
+    days = stats.level.shape[1]
     origins = np.arange(days - 2, -1, -stride)
-    s, o, h = (a.ravel() for a in np.meshgrid(np.arange(n), origins, np.arange(1, horizon + 1),
-                                               indexing="ij"))
-    keep = o + h <= days - 1
-    s, o, h = s[keep], o[keep], h[keep]
-    keep = stats.usable()[s, o]
-    s, o, h = s[keep], o[keep], h[keep]
-    if s.size > max_rows:
-        pick = np.sort(rng.choice(s.size, size=max_rows, replace=False))
-        s, o, h = s[pick], o[pick], h[pick]
-    return stats.rows(s, o, h, with_target=True)
+    horizons = np.minimum(horizon, days - 1 - origins)  # per origin: targets up to the last day
+    counts = np.where(stats.usable()[:, origins], horizons, 0).ravel()  # cells, series first
+    ends = np.cumsum(counts)
+    total = int(ends[-1]) if ends.size else 0
+    if total > max_rows:
+        positions = np.sort(rng.choice(total, size=max_rows, replace=False))
+    else:
+        positions = np.arange(total)
+    cell = np.searchsorted(ends, positions, side="right")
+    s, o = np.divmod(cell, origins.size)
+    h = positions - (ends[cell] - counts[cell]) + 1
+    return stats.rows(s, origins[o], h, with_target=True)
 
 
 def prediction_rows(stats: OriginStats, horizon: int) -> Rows:

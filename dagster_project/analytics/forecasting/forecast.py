@@ -23,6 +23,7 @@ import numpy as np
 import polars as pl
 
 from .backtest import ENSEMBLE_NAME, Backtest, fold_metrics, run_backtest
+from .baselines import ChunkMap
 from .conformal import cross_fitted_quantiles, horizon_quantiles, interval
 from .ensemble import BASELINE, combine
 from .members import member_forecasts
@@ -59,13 +60,16 @@ class ForecastResult:
     timings: dict[str, float]
 
 
-def forecast_panel(panel: Panel, settings: ForecastSettings | None = None) -> ForecastResult:
+def forecast_panel(panel: Panel, settings: ForecastSettings | None = None,
+                   map_chunks: ChunkMap | None = None) -> ForecastResult:
     """Forecast every series of ``panel`` from its last day (see the module docstring);
-    default settings when none are given."""
+    default settings when none are given; ``map_chunks``: where the per-series Holt-Winters
+    fits run (default: joblib's processes; ``warehouse.spark_fanout.executor_map``: Spark's
+    executors)."""
     s = settings or ForecastSettings()
     timings: dict[str, float] = {}
     as_of = panel.start + dt.timedelta(days=panel.days - 1)
-    bt = run_backtest(panel, s, timings) if panel.ids else None
+    bt = run_backtest(panel, s, timings, map_chunks) if panel.ids else None
     if bt is None:
         return ForecastResult(_no_forecast(panel.ids, "insufficient_history", as_of),
                               pl.DataFrame(schema=BACKTEST_SCHEMA),
@@ -74,7 +78,8 @@ def forecast_panel(panel: Panel, settings: ForecastSettings | None = None) -> Fo
     history = panel.values
     status, method = series_status(history, panel.imputed, s.season, s.models.window,
                                    s.max_gap_share)
-    members = member_forecasts(history, bt.horizon, panel.start.weekday(), s, timings)
+    members = member_forecasts(history, bt.horizon, panel.start.weekday(), s, timings,
+                               map_chunks)
     point = combine(members, bt.weights, method == FALLBACK)
     scale = seasonal_scale(history, s.season)
     rows = [_no_forecast([panel.ids[i] for i in np.flatnonzero(status != OK)], status[status != OK],

@@ -12,18 +12,19 @@ import time
 
 import numpy as np
 
-from .baselines import exponential_smoothing, seasonal_naive
+from .baselines import ChunkMap, exponential_smoothing, seasonal_naive
 from .ensemble import BASELINE
 from .global_models import GLOBAL_MEMBERS, global_forecasts
 from .settings import ForecastSettings
 
 
 def member_forecasts(history: np.ndarray, horizon: int, first_weekday: int,
-                     settings: ForecastSettings, timings: dict[str, float] | None = None
-                     ) -> dict[str, np.ndarray]:
+                     settings: ForecastSettings, timings: dict[str, float] | None = None,
+                     map_chunks: ChunkMap | None = None) -> dict[str, np.ndarray]:
     """``{member: (series, horizon)}``; NaN rows where a member cannot forecast a series.
     ``timings`` (if given) accumulates each member's seconds (the global members' shared
-    feature rows are counted once, as ``features``)."""
+    feature rows are counted once, as ``features``); ``map_chunks``: where the per-series
+    Holt-Winters fits run (``baselines.exponential_smoothing``)."""
     s = settings
     clock = functools.partial(_timed, timings)
     with clock(BASELINE):
@@ -32,7 +33,7 @@ def member_forecasts(history: np.ndarray, horizon: int, first_weekday: int,
         with clock("ets"):
             ets = exponential_smoothing(history, horizon, s.season, s.ets_window,
                                         min_days=s.models.window, damped=s.ets_damped,
-                                        n_jobs=s.models.n_jobs)
+                                        n_jobs=s.models.n_jobs, map_chunks=map_chunks)
         out["ets"] = np.maximum(ets, 0.0) if s.nonnegative else ets
     glob = tuple(m for m in GLOBAL_MEMBERS if m in s.members)
     out.update(global_forecasts(history, horizon, glob, first_weekday, s.nonnegative,
