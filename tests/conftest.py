@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 TINY_SEED = 7
 SMALL_SEED = 7
@@ -56,8 +62,13 @@ class PipelineEnv:
             con.close()
 
 
-def make_pipeline_env(tmp: Path, simulation: Path, mp: pytest.MonkeyPatch) -> PipelineEnv:
-    """Point settings, dbt and Dagster at a private copy of ``simulation`` under ``tmp``."""
+def make_pipeline_env(tmp: Path, simulation: Path, mp: pytest.MonkeyPatch,
+                      dagster_home: Path | None = None) -> PipelineEnv:
+    """Point settings, dbt and Dagster at a private copy of ``simulation`` under ``tmp``.
+
+    ``simulation`` may also be a built data folder (with its ``warehouse.duckdb``), and
+    ``dagster_home`` the instance folder of that build: both are copied, so the copy starts with
+    the build's tables, runs and materializations and changes nothing of the original."""
     root = tmp / "data"
     shutil.copytree(simulation, root)
     env = PipelineEnv(
@@ -67,8 +78,11 @@ def make_pipeline_env(tmp: Path, simulation: Path, mp: pytest.MonkeyPatch) -> Pi
         duckdb_path=root / "warehouse.duckdb",
         dagster_home=tmp / "dagster_home",
     )
-    env.dagster_home.mkdir()
-    (env.dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    if dagster_home is None:
+        env.dagster_home.mkdir()
+        (env.dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    else:
+        shutil.copytree(dagster_home, env.dagster_home)
     for name, value in {
         "BI_DATA_DIR": root,
         "BI_LANDING_DIR": env.landing,
@@ -92,6 +106,96 @@ def module_pipeline_env(tmp_path_factory, tiny_simulation) -> Iterator[PipelineE
     """The same, shared by the tests of one module (for expensive full builds)."""
     with pytest.MonkeyPatch.context() as mp:
         yield make_pipeline_env(tmp_path_factory.mktemp("pipeline"), tiny_simulation, mp)
+
+
+@dataclass(frozen=True)
+class TinyBuild:
+    """A finished ``nightly_refresh`` on tiny: its data folder (landing, truth, warehouse), its
+    Dagster instance folder, and the run's result as ``execute_in_process`` returned it (the
+    run record and every event, serialized with Dagster's serdes)."""
+
+    data: Path
+    dagster_home: Path
+    result: Path
+
+
+def _folder_shared_by_workers(tmp_path_factory) -> Path:
+    """This session's temp folder common to every xdist worker (each worker's own basetemp is a
+    child of it); without xdist, the session's basetemp."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@contextmanager
+def _exclusive(lock_file: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``lock_file`` (released when the file is closed, also
+    when the process dies)."""
+    with lock_file.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def _build_tiny_nightly(target: Path, simulation: Path) -> None:
+    """Run ``nightly_refresh`` into ``target``; the serialized result is written last, as the
+    sign that the build is complete."""
+    import dagster as dg
+
+    from dagster_project.definitions import defs
+
+    saved = os.environ.copy()  # the run exports the warehouse settings for dbt; restore them
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            make_pipeline_env(target, simulation, mp)
+            with dg.DagsterInstance.get() as instance:
+                result = defs().resolve_job_def("nightly_refresh").execute_in_process(
+                    instance=instance)
+            assert result.success
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    (target / "result.json").write_text(
+        dg.serialize_value([result.dagster_run, list(result.all_events)]))
+
+
+@pytest.fixture(scope="session")
+def tiny_nightly_build(tmp_path_factory, tiny_simulation) -> TinyBuild:
+    """One ``nightly_refresh`` on tiny (seed 7, DuckDB, SQLite instance) for the whole session:
+    the first xdist worker that asks builds it under a file lock, the other waits for it and
+    reuses it. Never write into it: ``built_tiny_env`` hands each module a private copy."""
+    shared = _folder_shared_by_workers(tmp_path_factory)
+    target = shared / "tiny_nightly_build"
+    with _exclusive(shared / "tiny_nightly_build.lock"):
+        if not (target / "result.json").exists():
+            shutil.rmtree(target, ignore_errors=True)  # a build interrupted by a failure
+            target.mkdir()
+            _build_tiny_nightly(target, tiny_simulation)
+    return TinyBuild(data=target / "data", dagster_home=target / "dagster_home",
+                     result=target / "result.json")
+
+
+def saved_result(build: TinyBuild) -> dg.ExecuteInProcessResult:
+    """The build's ``ExecuteInProcessResult``: the run record and the events its
+    ``execute_in_process`` returned, read back from the build (outputs are not kept: no test
+    of the shared build reads an op's output)."""
+    import dagster as dg
+
+    from dagster_project.definitions import defs
+
+    run, events = dg.deserialize_value(build.result.read_text())
+    return dg.ExecuteInProcessResult(event_list=events, dagster_run=run, output_capture=None,
+                                     job_def=defs().resolve_job_def(run.job_name))
+
+
+@pytest.fixture(scope="module")
+def built_tiny_env(tmp_path_factory, tiny_nightly_build,
+                   ) -> Iterator[tuple[PipelineEnv, dg.ExecuteInProcessResult]]:
+    """A module's private copy of the session's tiny nightly build (warehouse, landing, truth
+    and Dagster instance), the environment pointing at it, and the build's run result: what
+    ``module_pipeline_env`` plus its own ``nightly_refresh`` gave, without paying the run."""
+    with pytest.MonkeyPatch.context() as mp:
+        env = make_pipeline_env(tmp_path_factory.mktemp("built"), tiny_nightly_build.data, mp,
+                                dagster_home=tiny_nightly_build.dagster_home)
+        yield env, saved_result(tiny_nightly_build)
 
 
 def pytest_collection_modifyitems(items):

@@ -3,7 +3,6 @@ simulator's planted truth (data/truth/attribution.json)."""
 
 from __future__ import annotations
 
-import dagster as dg
 import numpy as np
 import polars as pl
 import pytest
@@ -12,13 +11,9 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def built(module_pipeline_env):
-    from dagster_project.definitions import defs
-
-    job = defs().resolve_job_def("nightly_refresh")
-    result = job.execute_in_process(instance=dg.DagsterInstance.get())
-    assert result.success
-    return module_pipeline_env, result
+def built(built_tiny_env):
+    """A copy of the session's tiny nightly build (conftest: the same job, run once)."""
+    return built_tiny_env
 
 
 def test_attribution_assets_materialize_and_conserve_credit(built):

@@ -10,7 +10,6 @@ than fail. tests/integration/test_customers_truth_small.py covers the computed p
 
 from __future__ import annotations
 
-import dagster as dg
 import pytest
 
 pytestmark = pytest.mark.integration
@@ -21,13 +20,9 @@ TABLES = ("customer_rfm", "customer_clusters", "customer_cluster_profiles", "cus
 
 
 @pytest.fixture(scope="module")
-def built(module_pipeline_env):
-    from dagster_project.definitions import defs
-
-    result = defs().resolve_job_def("nightly_refresh").execute_in_process(
-        instance=dg.DagsterInstance.get())
-    assert result.success
-    return module_pipeline_env, result
+def built(built_tiny_env):
+    """A copy of the session's tiny nightly build (conftest: the same job, run once)."""
+    return built_tiny_env
 
 
 def test_every_customers_table_is_written_and_the_status_checks_pass(built):

@@ -42,17 +42,11 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def materialized(module_pipeline_env):
-    """The plotted asset and everything upstream of it, materialized on tiny data."""
-    from dagster_project.definitions import defs
-
-    d = defs()
-    keys = dg.AssetSelection.assets(PLOTTED).upstream().required_multi_asset_neighbors().resolve(
-        d.resolve_asset_graph())
-    result = d.resolve_implicit_global_asset_job_def().execute_in_process(
-        instance=dg.DagsterInstance.get(), asset_selection=list(keys))
-    assert result.success
-    return module_pipeline_env
+def materialized(built_tiny_env):
+    """Every asset (the plotted one included) materialized on tiny data: a copy of the
+    session's tiny nightly build (tests/conftest.py)."""
+    env, _ = built_tiny_env
+    return env
 
 
 @pytest.fixture(scope="module")

@@ -22,12 +22,11 @@ def definitions():
 
 
 @pytest.fixture(scope="module")
-def built(module_pipeline_env):
-    result = definitions().resolve_job_def("nightly_refresh").execute_in_process(
-        instance=dg.DagsterInstance.get())
-    assert result.success
-    truth = json.loads((module_pipeline_env.truth / "experiments.json").read_text())
-    return module_pipeline_env, result, truth
+def built(built_tiny_env):
+    """A copy of the session's tiny nightly build (conftest: the same job, run once)."""
+    env, result = built_tiny_env
+    truth = json.loads((env.truth / "experiments.json").read_text())
+    return env, result, truth
 
 
 def allowed_misses(n: int, level: float = 0.95, tail: float = 0.001) -> int:

@@ -2,10 +2,10 @@
 reads the warehouse and never writes it; every asset's latest materialization shows its row
 count, column schema and a preview, and every analytics asset shows a plot.
 
-The warehouse is the one the pipeline builds (``nightly_refresh`` on tiny data), plus what the
-admin and alerting jobs add (pricing proposals, applied alert rules, an alerting pass), so the
-notebooks meet the tables an analyst meets after ``make run`` and a day of operation. (One
-module, so the build is paid once.)
+The warehouse is the one the pipeline builds (``nightly_refresh`` on tiny data: a private copy
+of the session's build, see ``built_tiny_env`` in tests/conftest.py), plus what the admin and
+alerting jobs add (pricing proposals, applied alert rules, an alerting pass), so the notebooks
+meet the tables an analyst meets after ``make run`` and a day of operation.
 """
 
 from __future__ import annotations
@@ -31,16 +31,18 @@ def run_job(defs, name: str, run_config: dict | None = None) -> None:
 
 
 @pytest.fixture(scope="module")
-def warehouse_env(module_pipeline_env):
+def warehouse_env(built_tiny_env):
+    """A copy of the session's tiny nightly build (conftest), then the day's admin and
+    alerting jobs on it."""
     from dagster_project.definitions import defs
 
+    env, _ = built_tiny_env
     d = defs()
-    run_job(d, "nightly_refresh")
     run_job(d, "propose_prices")
     run_job(d, "apply_alert_rules",
             {"ops": {"apply_alert_rules_op": {"config": {"actor": "analyst@example.com"}}}})
     run_job(d, "process_alerts", {"ops": {"alerting_pass_op": {"config": {"max_seconds": 30}}}})
-    return module_pipeline_env
+    return env
 
 
 def sha256(path: Path) -> str:

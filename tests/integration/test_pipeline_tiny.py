@@ -45,10 +45,9 @@ def table_snapshots(env) -> dict[str, pl.DataFrame]:
 
 
 @pytest.fixture(scope="module")
-def built(module_pipeline_env):
-    result = run_job("nightly_refresh")
-    assert result.success
-    return module_pipeline_env, result
+def built(built_tiny_env):
+    """A copy of the session's tiny nightly build (conftest: the same job, run once)."""
+    return built_tiny_env
 
 
 def test_every_raw_table_holds_every_landing_row(built):

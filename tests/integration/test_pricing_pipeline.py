@@ -17,19 +17,16 @@ import pytest
 pytestmark = pytest.mark.integration
 
 ADMIN = "pricing-admin@example.com"
-PRICING = dg.AssetSelection.groups("pricing")
 
 
 @pytest.fixture(scope="module")
-def built(module_pipeline_env):
+def built(built_tiny_env):
+    """A copy of the session's tiny nightly build (conftest): the pricing group and everything
+    upstream of it, as the nightly job materializes them."""
     from dagster_project.definitions import defs
 
-    d = defs()
-    keys = list((PRICING.upstream()).resolve(d.resolve_asset_graph()))
-    result = d.resolve_job_def("nightly_refresh").execute_in_process(
-        instance=dg.DagsterInstance.get(), asset_selection=keys)
-    assert result.success
-    return module_pipeline_env, d, result
+    env, result = built_tiny_env
+    return env, defs(), result
 
 
 def test_every_pricing_table_is_written_and_the_checks_pass(built):

@@ -1,10 +1,11 @@
 """Same answers on both warehouses: the whole pipeline on DuckDB and on PostgreSQL, compared.
 
 The `nightly_refresh` job materializes everything from the same tiny simulation twice, once
-into a DuckDB file and once into a fresh PostgreSQL database (Dagster's instance stays SQLite
-for both). Every table and view in marts, analytics and reporting must then hold the same rows:
-the same columns, the same row count, identical non-numeric values (keys, dimensions, dates) and
-numeric values equal to 1e-9 relative. The DuckDB build is the reference: the same SQL, a
+into a DuckDB file (the session's shared tiny build, ``built_tiny_env`` in tests/conftest.py)
+and once into a fresh PostgreSQL database (Dagster's instance stays SQLite for both). Every
+table and view in marts, analytics and reporting must then hold the same rows: the same columns,
+the same row count, identical non-numeric values (keys, dimensions, dates) and numeric values
+equal to 1e-9 relative. The DuckDB build is the reference: the same SQL, a
 second engine.
 
 A second test runs a job against a Dagster instance whose storage is PostgreSQL, built from
@@ -18,6 +19,7 @@ import shutil
 import uuid
 
 import dagster as dg
+import polars as pl
 import psycopg
 import pytest
 
@@ -67,20 +69,23 @@ def snapshot(compare) -> dict:
     return {t: compare.normalized(wh.read(f"select * from {t}")) for t in sorted(names)}
 
 
+def contents(compare) -> tuple[dict[str, pl.DataFrame], dict[str, int]]:
+    """The compared tables of the configured warehouse, and the row count of each raw table."""
+    return snapshot(compare), {t: warehouse().scalar(f"select count(*) from raw.{t}") for t in RAW_TABLES}
+
+
 @pytest.fixture(scope="module")
-def both_builds(tmp_path_factory, tiny_simulation, pg_server, pipeline_env_factory,
+def both_builds(built_tiny_env, tmp_path_factory, tiny_simulation, pg_server, pipeline_env_factory,
                 table_comparison):
-    builds = {}
-    for backend in ("duckdb", "postgres"):
-        with pytest.MonkeyPatch.context() as mp:
-            pipeline_env_factory(tmp_path_factory.mktemp(backend), tiny_simulation, mp)
-            mp.setenv("DBT_TARGET", backend)  # restored afterwards (settings export it)
-            if backend == "postgres":
-                use_postgres(mp, pg_server, create_database(pg_server, "equivalence"))
-            result = run_job("nightly_refresh")
-            assert result.success, backend
-            raw_rows = {t: warehouse().scalar(f"select count(*) from raw.{t}") for t in RAW_TABLES}
-            builds[backend] = (snapshot(table_comparison), raw_rows)
+    """DuckDB: a copy of the session's tiny nightly build (tests/conftest.py: the same job on
+    the same simulation); PostgreSQL: the job run here into a fresh database."""
+    builds = {"duckdb": contents(table_comparison)}
+    with pytest.MonkeyPatch.context() as mp:
+        pipeline_env_factory(tmp_path_factory.mktemp("postgres"), tiny_simulation, mp)
+        mp.setenv("DBT_TARGET", "postgres")  # restored afterwards (settings export it)
+        use_postgres(mp, pg_server, create_database(pg_server, "equivalence"))
+        assert run_job("nightly_refresh").success
+        builds["postgres"] = contents(table_comparison)
     return builds
 
 
