@@ -45,17 +45,6 @@ def _python_workers(server_pid: int) -> list[int]:
     return found
 
 
-def _rss_mb(pid: int) -> float:
-    import os
-    from pathlib import Path
-
-    try:
-        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf(
-            "SC_PAGE_SIZE") / 2**20
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
 def export_journeys(duckdb_path: str, folder: str) -> dict:
     """The grouped journeys and rule credits (the asset's source queries over every client) as
     Parquet files ``paths.parquet`` and ``credits.parquet`` in ``folder``."""
@@ -79,6 +68,7 @@ def attribute_spark(folder: str, connect_url: str, server_pid: int, partitions: 
     import threading
 
     from pyspark.sql import SparkSession
+    from tree_memory import rss_mb
 
     from dagster_project.analytics.attribution import AttributionSettings
     from dagster_project.defs.attribution.spark import attribute_on_spark
@@ -90,7 +80,7 @@ def attribute_spark(folder: str, connect_url: str, server_pid: int, partitions: 
 
     def sample() -> None:
         while not stop.is_set():
-            rss = [_rss_mb(p) for p in _python_workers(server_pid)]
+            rss = [rss_mb(p) for p in _python_workers(server_pid)]
             peak["worker"] = max(peak["worker"], max(rss, default=0.0))
             peak["workers"] = max(peak["workers"], sum(rss))
             stop.wait(0.2)

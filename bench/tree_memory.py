@@ -28,16 +28,21 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+def rss_mb(pid: int) -> float:
+    """One process's resident set, MB (0 when it is gone)."""
+    try:
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE / 2**20
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def tree_rss_mb(pid: int) -> float:
-    total, stack = 0, [pid]
+    total, stack = 0.0, [pid]
     while stack:
         p = stack.pop()
-        try:
-            total += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * PAGE
-        except (OSError, IndexError, ValueError):
-            continue
+        total += rss_mb(p)
         stack += _children(p)
-    return total / 2**20
+    return total
 
 
 class TreeMemory:

@@ -19,17 +19,17 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.contract import load_contract
-
-# contract type -> Spark SQL type; Spark's `timestamp` is read in the session zone (UTC here)
-SPARK_TYPES = {"string": "string", "int64": "bigint", "float64": "double", "bool": "boolean",
-               "timestamp": "timestamp", "date": "date"}
-LINEAGE_SPARK_TYPES = {"_source_file": "string", "_source_row": "bigint", "_loaded_at": "timestamp"}
+from dagster_project.ingest.tables import LINEAGE_COLUMNS
+from dagster_project.warehouse.spark_statements import spark_type
 
 
 def spark_columns(table_name: str) -> dict[str, str]:
-    """Column name -> Spark SQL type of raw table ``table_name`` (contract columns, then lineage)."""
+    """Column name -> Spark SQL type of raw table ``table_name`` (contract columns, then lineage:
+    the ingest's portable types, spelled for Spark); Spark's `timestamp` is read in the session
+    zone (UTC here)."""
     table = load_contract()[table_name]
-    return {**{c.name: SPARK_TYPES[c.type] for c in table.columns}, **LINEAGE_SPARK_TYPES}
+    columns = [(c.name, c.sql_type) for c in table.columns] + LINEAGE_COLUMNS
+    return {name: spark_type(sql_type) for name, sql_type in columns}
 
 
 def copy_raw_tables(duckdb_path: Path | str, spark, where: str = "true",

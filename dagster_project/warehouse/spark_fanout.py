@@ -8,7 +8,7 @@ driver holds anyway (the per-series Holt-Winters fits of a forecast).
 are, so its memory and time spread over the cluster.
 
 ``fan_out`` pairs the rows of two Spark DataFrames by a group key (``cogroup``) and runs
-``fn(left, right)`` on each group inside an executor's Python worker
+``fn(key, left, right)`` on each group inside an executor's Python worker
 (``applyInArrow``: the rows arrive as Arrow, are handed to ``fn`` as polars frames, never
 through the driver). ``fn`` returns several named frames (an analytics step that writes two
 tables); Spark's grouped map returns one schema, so the outputs travel as one union frame
@@ -30,10 +30,10 @@ import pyarrow as pa
 
 OUTPUT = "_output"
 
-_SPARK_TYPES = {pl.String: "string", pl.Float64: "double", pl.Int64: "bigint",
-                pl.Boolean: "boolean", pl.Date: "date"}
-_ARROW_TYPES = {pl.String: pa.string(), pl.Float64: pa.float64(), pl.Int64: pa.int64(),
-                pl.Boolean: pa.bool_(), pl.Date: pa.date32()}
+# polars dtype -> (Spark's DDL name, the Arrow type Spark reads it from)
+_TYPES = {pl.String: ("string", pa.string()), pl.Float64: ("double", pa.float64()),
+          pl.Int64: ("bigint", pa.int64()), pl.Boolean: ("boolean", pa.bool_()),
+          pl.Date: ("date", pa.date32())}
 
 Outputs = Mapping[str, Mapping[str, pl.DataType]]  # output name -> column -> dtype
 
@@ -64,9 +64,9 @@ def executor_map(spark) -> Callable[[Callable, list], list]:
 def _check(outputs: Outputs) -> None:
     for name, schema in outputs.items():
         for col, dtype in schema.items():
-            if dtype not in _SPARK_TYPES:
+            if dtype not in _TYPES:
                 raise ValueError(f"output {name!r}, column {col!r}: dtype {dtype} does not cross "
-                                 f"to Spark here (supported: {sorted(map(str, _SPARK_TYPES))})")
+                                 f"to Spark here (supported: {sorted(map(str, _TYPES))})")
 
 
 def _union_fields(outputs: Outputs) -> list[tuple[str, pl.DataType]]:
@@ -77,7 +77,7 @@ def _union_fields(outputs: Outputs) -> list[tuple[str, pl.DataType]]:
 def union_ddl(outputs: Outputs) -> str:
     """The Spark DDL of the union frame of ``outputs``."""
     _check(outputs)
-    return ", ".join(f"`{col}` {_SPARK_TYPES[dtype]}" for col, dtype in _union_fields(outputs))
+    return ", ".join(f"`{col}` {_TYPES[dtype][0]}" for col, dtype in _union_fields(outputs))
 
 
 def to_union(results: Mapping[str, pl.DataFrame], outputs: Outputs) -> pa.Table:
@@ -95,20 +95,20 @@ def to_union(results: Mapping[str, pl.DataFrame], outputs: Outputs) -> pa.Table:
     union = pl.concat(parts, how="diagonal") if parts else pl.DataFrame()
     union = union.select([pl.col(c) if c in union.columns else pl.lit(None, d).alias(c)
                           for c, d in fields])
-    return union.to_arrow().cast(pa.schema([(c, _ARROW_TYPES[d]) for c, d in fields]))
+    return union.to_arrow().cast(pa.schema([(c, _TYPES[d][1]) for c, d in fields]))
 
 
 def fan_out(left, right, key: str,
-            fn: Callable[[pl.DataFrame, pl.DataFrame], Mapping[str, pl.DataFrame]],
+            fn: Callable[[object, pl.DataFrame, pl.DataFrame], Mapping[str, pl.DataFrame]],
             outputs: Outputs):
-    """The union frame of ``fn(left rows, right rows)`` over every ``key`` value present on
-    either side (a side without rows for a key gives ``fn`` an empty frame); ``key`` is not
-    passed to ``fn``. ``fn`` and what it closes over are pickled to the executors."""
-    _check(outputs)
+    """The union frame of ``fn(key value, left rows, right rows)`` over every ``key`` value
+    present on either side (a side without rows for a key gives ``fn`` an empty frame; the
+    frames come without the ``key`` column). ``fn`` and what it closes over are pickled to the
+    executors."""
 
-    def per_group(left_rows: pa.Table, right_rows: pa.Table) -> pa.Table:
-        return to_union(fn(pl.from_arrow(left_rows).drop(key), pl.from_arrow(right_rows).drop(key)),
-                        outputs)
+    def per_group(keys: tuple, left_rows: pa.Table, right_rows: pa.Table) -> pa.Table:
+        return to_union(fn(keys[0].as_py(), pl.from_arrow(left_rows).drop(key),
+                           pl.from_arrow(right_rows).drop(key)), outputs)
 
     return left.groupBy(key).cogroup(right.groupBy(key)).applyInArrow(per_group,
                                                                        union_ddl(outputs))

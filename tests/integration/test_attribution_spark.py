@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
@@ -23,6 +22,7 @@ pytestmark = pytest.mark.spark
 ])
 def test_batches_fitted_on_the_executors_give_the_in_memory_tables(spark_session, options):
     from dagster_project.defs.attribution.spark import OUTPUTS, attribute_on_spark
+    from dagster_project.warehouse.spark_backend import from_spark
     from dagster_project.warehouse.spark_fanout import output
 
     spark = spark_session
@@ -36,7 +36,7 @@ def test_batches_fitted_on_the_executors_give_the_in_memory_tables(spark_session
                              spark.createDataFrame(credits.to_arrow()), settings)
     assert run.batches >= 4
     union = run.union.cache()
-    got = {name: pl.from_arrow(output(union, name, OUTPUTS).toArrow()) for name in OUTPUTS}
+    got = {name: from_spark(output(union, name, OUTPUTS)) for name in OUTPUTS}
     assert got["channel_attribution"]["conversions_lower"].null_count() == 0
     assert_frame_equal(got["channel_attribution"].sort("client_id", "attribution_model", "channel"),
                        want.channel_attribution, rel_tol=1e-12, abs_tol=1e-12)

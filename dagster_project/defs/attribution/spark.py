@@ -20,14 +20,11 @@ from dagster_project.analytics.attribution.batches import SEPARATOR, plan_batche
 from dagster_project.analytics.attribution.comparison import COMPARISON_SCHEMA
 from dagster_project.analytics.attribution.credits import ATTRIBUTION_SCHEMA, attribute_batch
 from dagster_project.analytics.attribution.pooled import PooledFit, fit_pooled
+from dagster_project.warehouse.spark_backend import from_spark
 from dagster_project.warehouse.spark_fanout import fan_out
 
 BATCH = "_batch"
 OUTPUTS = {"channel_attribution": ATTRIBUTION_SCHEMA, "model_comparison": COMPARISON_SCHEMA}
-
-
-def _polars(df) -> pl.DataFrame:
-    return pl.from_arrow(df.toArrow())
 
 
 @dataclass(frozen=True)
@@ -41,7 +38,7 @@ class SparkJourneys:
     def client_groups(self) -> pl.DataFrame:
         from pyspark.sql import functions as F
 
-        return _polars(self.paths.groupBy("client_id").agg(
+        return from_spark(self.paths.groupBy("client_id").agg(
             F.countDistinct(F.coalesce("channel_path", F.lit(""))).alias("groups"))
             .orderBy("client_id"))
 
@@ -50,13 +47,13 @@ class SparkJourneys:
 
         steps = self.paths.where(F.col("channel_path").isNotNull()).select(
             F.explode(F.split("channel_path", SEPARATOR.strip())).alias("channel")).distinct()
-        return _polars(steps)["channel"].to_list()
+        return from_spark(steps)["channel"].to_list()
 
     def journeys(self, batch: ClientBatch) -> pl.DataFrame:
-        return _polars(self.paths.where(self.paths.client_id.between(batch.first, batch.last)))
+        return from_spark(self.paths.where(self.paths.client_id.between(batch.first, batch.last)))
 
     def rule_credits(self, batch: ClientBatch) -> pl.DataFrame:
-        return _polars(self.credits.where(
+        return from_spark(self.credits.where(
             self.credits.client_id.between(batch.first, batch.last)))
 
 
@@ -78,11 +75,9 @@ def attribute_on_spark(spark, paths, credits, settings: AttributionSettings) -> 
     batch_of = starts.search_sorted(clients["client_id"], "right").cast(pl.Int64) - 1
     of_client = clients.select("client_id", batch_of.alias(BATCH))
     tagged = spark.createDataFrame(of_client.to_arrow())
-    by_id = dict(enumerate(batches))
 
-    def one_batch(batch_paths: pl.DataFrame, batch_credits: pl.DataFrame) -> dict:
-        first = batch_paths["client_id"].min()
-        batch = by_id[int(starts.search_sorted(first, "right")) - 1]
+    def one_batch(batch_id: int, batch_paths: pl.DataFrame, batch_credits: pl.DataFrame) -> dict:
+        batch = batches[batch_id]
         # Spark hands the rows over in shuffle order: sorted, the sums are the same every run
         result = attribute_batch(batch_paths.sort(pl.all()), batch_credits.sort(pl.all()), batch,
                                  pooled, settings)
